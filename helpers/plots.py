@@ -1,0 +1,113 @@
+"""The book's figures, in one shared style; each function returns its Figure."""
+
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import seaborn as sns
+from matplotlib.figure import Figure
+
+from helpers.problems import Problem
+
+#: Colour-blind-safe palette (seaborn's "colorblind", after Okabe and Ito).
+PALETTE = sns.color_palette("colorblind")
+
+_RC = {
+    "figure.dpi": 100,
+    "savefig.dpi": 100,
+    "axes.titlesize": 12,
+    "axes.labelsize": 11,
+    "legend.fontsize": 9,
+    "legend.title_fontsize": 10,
+}
+
+
+@contextlib.contextmanager
+def book_style() -> Iterator[None]:
+    """The style shared by every figure of the book: white grid, colour-blind palette."""
+    with sns.axes_style("whitegrid"), sns.color_palette(PALETTE), plt.rc_context(_RC):
+        yield
+
+
+def plot_problems(problems: Sequence[Problem], titles: Sequence[str] | None = None) -> Figure:
+    """Scatter plots of the problems side by side on shared axes, coloured by class."""
+    problems = list(problems)
+    if not problems or not all(isinstance(p, Problem) for p in problems):
+        raise TypeError("problems must be a non-empty sequence of Problem")
+    titles = [f"Problem (seed {p.seed})" for p in problems] if titles is None else list(titles)
+    if len(titles) != len(problems):
+        raise ValueError(f"titles must have one entry per problem: {len(titles)} for {len(problems)}")
+
+    with book_style():
+        fig, axes = plt.subplots(
+            1,
+            len(problems),
+            figsize=(5 * len(problems), 4.6),
+            sharex=True,
+            sharey=True,
+            squeeze=False,
+            layout="constrained",
+        )
+        for ax, problem, title in zip(axes[0], problems, titles, strict=True):
+            for split, X, labels, marker in (
+                ("train", problem.X_train, problem.labels_train, "o"),
+                ("test", problem.X_test, problem.labels_test, "^"),
+            ):
+                for k in range(problem.n_classes):
+                    rows = labels == k
+                    ax.scatter(
+                        X[rows, 0],
+                        X[rows, 1],
+                        s=12,
+                        alpha=0.6,
+                        marker=marker,
+                        color=PALETTE[k],
+                        label=f"class {k} ({split})",
+                    )
+            ax.scatter(
+                problem.centers[:, 0],
+                problem.centers[:, 1],
+                marker="X",
+                s=140,
+                color="black",
+                edgecolor="white",
+                label="class centre",
+            )
+            ax.set_title(title)
+            ax.set_xlabel("feature $x_1$ (arbitrary units)")
+        axes[0, 0].set_ylabel("feature $x_2$ (arbitrary units)")
+        axes[0, -1].legend(loc="center left", bbox_to_anchor=(1.02, 0.5), frameon=False)
+    return fig
+
+
+def plot_learning_curves(histories: Mapping[str, pd.DataFrame]) -> Figure:
+    """Loss and accuracy per epoch, train (solid) and test (dashed), one colour per model."""
+    if not isinstance(histories, Mapping) or not histories:
+        raise TypeError("histories must be a non-empty mapping of label to history DataFrame")
+    if len(histories) > len(PALETTE):
+        raise ValueError(f"at most {len(PALETTE)} histories, got {len(histories)}: colours would repeat")
+    needed = {"epoch", "loss", "accuracy", "val_loss", "val_accuracy"}
+    for label, frame in histories.items():
+        if not isinstance(frame, pd.DataFrame) or not needed <= set(frame.columns):
+            raise ValueError(
+                f"history {label!r} must be a DataFrame with columns {sorted(needed)} "
+                "(fit with validation data)"
+            )
+
+    with book_style():
+        fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 4.2), sharex=True, layout="constrained")
+        for colour, (label, frame) in zip(PALETTE, histories.items(), strict=False):
+            for ax, metric in ((ax_loss, "loss"), (ax_acc, "accuracy")):
+                ax.plot(frame["epoch"], frame[metric], color=colour, label=f"{label}, train")
+                ax.plot(
+                    frame["epoch"],
+                    frame[f"val_{metric}"],
+                    color=colour,
+                    linestyle="--",
+                    label=f"{label}, test",
+                )
+        ax_loss.set(title="Loss", xlabel="epoch", ylabel="cross-entropy (nats)")
+        ax_acc.set(title="Accuracy", xlabel="epoch", ylabel="accuracy (fraction correct)")
+        ax_acc.legend(loc="lower right")
+    return fig

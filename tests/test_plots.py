@@ -1,0 +1,75 @@
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+
+from helpers.plots import PALETTE, plot_learning_curves, plot_problems
+
+
+def history(n=4, offset=0.0):
+    return pd.DataFrame(
+        {
+            "epoch": range(1, n + 1),
+            "loss": [1.0 - 0.1 * i + offset for i in range(n)],
+            "accuracy": [0.5 + 0.1 * i for i in range(n)],
+            "val_loss": [1.1 - 0.1 * i for i in range(n)],
+            "val_accuracy": [0.4 + 0.1 * i for i in range(n)],
+        }
+    )
+
+
+def test_plot_problems_side_by_side_on_shared_axes(problem1, problem2):
+    fig = plot_problems([problem1, problem2], titles=["Problem 1", "Problem 2"])
+    assert isinstance(fig, Figure)
+    left, right = fig.axes
+    assert left.get_shared_x_axes().joined(left, right)
+    assert left.get_shared_y_axes().joined(left, right)
+    assert [ax.get_title() for ax in fig.axes] == ["Problem 1", "Problem 2"]
+    assert left.get_xlabel() and left.get_ylabel()
+    # three classes in train and test, plus the centres: seven collections per panel
+    assert len(left.collections) == 7
+    # each class has its own colour from the colour-blind palette
+    colours = {tuple(c.get_facecolor()[0][:3]) for c in left.collections[:3]}
+    assert colours == {tuple(PALETTE[k]) for k in range(3)}
+    _, labels = right.get_legend_handles_labels()
+    assert "class centre" in labels and "class 0 (train)" in labels
+
+
+def test_plot_problems_default_titles(problem1):
+    fig = plot_problems([problem1])
+    assert fig.axes[0].get_title() == "Problem (seed 1)"
+
+
+def test_plot_problems_bad_input(problem1):
+    with pytest.raises(TypeError, match="non-empty sequence of Problem"):
+        plot_problems([])
+    with pytest.raises(TypeError, match="non-empty sequence of Problem"):
+        plot_problems(["p"])
+    with pytest.raises(ValueError, match="one entry per problem: 2 for 1"):
+        plot_problems([problem1], titles=["a", "b"])
+
+
+def test_plot_learning_curves():
+    fig = plot_learning_curves({"standalone": history(), "transfer": history(offset=0.2)})
+    loss_ax, acc_ax = fig.axes
+    assert loss_ax.get_ylabel() == "cross-entropy (nats)"
+    assert acc_ax.get_ylabel() == "accuracy (fraction correct)"
+    assert loss_ax.get_xlabel() == acc_ax.get_xlabel() == "epoch"
+    assert len(loss_ax.lines) == len(acc_ax.lines) == 4
+    labels = acc_ax.get_legend().get_texts()
+    assert [t.get_text() for t in labels] == [
+        "standalone, train",
+        "standalone, test",
+        "transfer, train",
+        "transfer, test",
+    ]
+    assert [line.get_linestyle() for line in acc_ax.lines] == ["-", "--", "-", "--"]
+    assert acc_ax.lines[0].get_color() != acc_ax.lines[2].get_color()
+
+
+def test_plot_learning_curves_bad_input():
+    with pytest.raises(TypeError, match="non-empty mapping"):
+        plot_learning_curves({})
+    with pytest.raises(ValueError, match="at most 10 histories, got 11"):
+        plot_learning_curves({str(i): history() for i in range(11)})
+    with pytest.raises(ValueError, match="'a' must be a DataFrame with columns"):
+        plot_learning_curves({"a": history().drop(columns="val_loss")})
