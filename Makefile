@@ -46,8 +46,8 @@ execute: $(STAMP)
 
 # Open the chapters in Jupyter Lab; jupytext opens each .md as a notebook.
 lab: $(STAMP)
-	$(BIN)/python -m pip install --quiet -c requirements.lock jupyterlab==4.6.6
-	$(BIN)/jupyter lab book
+	test -x $(BIN)/jupyter-lab || $(BIN)/python -m pip install --quiet -c requirements.lock jupyterlab==4.6.6
+	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) book
 
 # Re-pin requirements.lock from requirements.in in a scratch environment.
 lock:
