@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CHAPTERS := $(sort $(wildcard book/*.ipynb))
 
-.PHONY: book test lint unit nbval build site execute lab lock clean
+.PHONY: book test lint format unit nbval build site execute lab lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,12 @@ test: lint unit nbval build site
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# Fix lint and formatting in place, chapters included (jupytext carries notebook edits to the .md).
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/jupytext --quiet --sync $(CHAPTERS)
+	$(BIN)/ruff check --fix .
 
 unit: $(STAMP)
 	$(BIN)/pytest --cov=helpers --cov-report=term --cov-fail-under=90 --ignore=tests/site tests

@@ -4,6 +4,7 @@ import contextlib
 from collections.abc import Iterator, Mapping, Sequence
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
@@ -110,4 +111,40 @@ def plot_learning_curves(histories: Mapping[str, pd.DataFrame]) -> Figure:
         ax_loss.set(title="Loss", xlabel="epoch", ylabel="cross-entropy (nats)")
         ax_acc.set(title="Accuracy", xlabel="epoch", ylabel="accuracy (fraction correct)")
         ax_acc.legend(loc="lower right")
+    return fig
+
+
+def plot_stacked_kernels(kernels: Sequence[np.ndarray], title: str = "") -> Figure:
+    """One layer's kernels of R replicas drawn as a stack of cards: the (R, inputs, units) tensor."""
+    kernels = [np.asarray(k) for k in kernels]
+    if not kernels or any(k.ndim != 2 or k.shape != kernels[0].shape for k in kernels):
+        raise ValueError("kernels must be a non-empty sequence of 2-D arrays of one shape")
+    n_in, n_out = kernels[0].shape
+    limit = max(float(np.abs(k).max()) for k in kernels) or 1.0
+    step = 0.35
+    with book_style():
+        fig, ax = plt.subplots(figsize=(6.2, 4.2), layout="constrained")
+        for r in reversed(range(len(kernels))):
+            x0, y0 = r * step * 2, r * step
+            image = ax.imshow(
+                kernels[r], cmap="PuOr", vmin=-limit, vmax=limit, zorder=len(kernels) - r,
+                extent=(x0, x0 + n_out, y0, y0 + n_in), origin="lower",
+            )  # fmt: skip
+            ax.add_patch(
+                plt.Rectangle(
+                    (x0, y0), n_out, n_in, fill=False, color="black", lw=1.2, zorder=len(kernels) - r
+                )
+            )
+            ax.text(x0 + n_out + 0.1, y0 + n_in, f"replica {r}", fontsize=9, va="center", zorder=50)
+        ax.set_xlim(-0.3, n_out + 2 * step * len(kernels) + 1.6)
+        ax.set_ylim(-0.3, n_in + step * len(kernels) + 0.3)
+        ax.set_xlabel("unit of the layer (columns of the kernel)")
+        ax.set_ylabel("input feature (rows)")
+        ax.set_xticks(np.arange(n_out) + 0.5, [str(j) for j in range(n_out)])
+        ax.set_yticks(np.arange(n_in) + 0.5, [str(i) for i in range(n_in)])
+        ax.grid(False)
+        ax.set_title(
+            title or f"{len(kernels)} kernels stacked: a tensor of shape ({len(kernels)}, {n_in}, {n_out})"
+        )
+        fig.colorbar(image, ax=ax, label="weight value", shrink=0.8)
     return fig

@@ -67,6 +67,38 @@ def fit(
     return history_frame(history)
 
 
+def fit_in_order(
+    model: keras.Model,
+    x: np.ndarray,
+    y: np.ndarray,
+    orders: np.ndarray,
+    *,
+    batch_size: int = BATCH_SIZE,
+    validation_data: tuple[np.ndarray, np.ndarray] | None = None,
+) -> pd.DataFrame:
+    """Keras ``fit`` of a compiled model for ``len(orders)`` epochs, epoch e visiting rows ``orders[e]``."""
+    if not isinstance(model, keras.Model) or not model.compiled:
+        raise ValueError("model must be a compiled Keras model")
+    batch_size = check_positive_int("batch_size", batch_size)
+    orders = np.asarray(orders)
+    if orders.ndim != 2 or orders.shape[1] != len(x) or len(x) != len(y):
+        raise ValueError(f"orders must have shape (epochs, {len(x)}) for x and y of {len(x)} rows")
+    epochs = [tf.data.Dataset.from_tensor_slices((x[order], y[order])).batch(batch_size) for order in orders]
+    dataset = epochs[0]
+    for epoch in epochs[1:]:
+        dataset = dataset.concatenate(epoch)
+    # With steps_per_epoch, Keras keeps reading one iterator across epochs: epoch e gets orders[e].
+    history = model.fit(
+        dataset,
+        epochs=len(orders),
+        steps_per_epoch=-(-len(x) // batch_size),
+        validation_data=validation_data,
+        shuffle=False,
+        verbose=0,
+    )
+    return history_frame(history)
+
+
 def default_cache_dir() -> Path:
     """Where trained source models are cached: ``$BLOBS_TRANSFER_CACHE`` or the user cache."""
     if "BLOBS_TRANSFER_CACHE" in os.environ:

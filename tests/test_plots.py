@@ -1,8 +1,9 @@
+import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from helpers.plots import PALETTE, plot_learning_curves, plot_problems
+from helpers.plots import PALETTE, plot_learning_curves, plot_problems, plot_stacked_kernels
 
 
 def history(n=4, offset=0.0):
@@ -73,3 +74,23 @@ def test_plot_learning_curves_bad_input():
         plot_learning_curves({str(i): history() for i in range(11)})
     with pytest.raises(ValueError, match="'a' must be a DataFrame with columns"):
         plot_learning_curves({"a": history().drop(columns="val_loss")})
+
+
+def test_plot_stacked_kernels():
+    kernels = [np.full((2, 5), k - 1.5) for k in range(4)]
+    fig = plot_stacked_kernels(kernels)
+    ax = fig.axes[0]
+    assert len(ax.images) == 4
+    assert ax.get_title() == "4 kernels stacked: a tensor of shape (4, 2, 5)"
+    assert [t.get_text() for t in ax.texts] == [f"replica {r}" for r in (3, 2, 1, 0)]
+    assert ax.get_xlabel() and ax.get_ylabel()
+    assert fig.axes[1].get_ylabel() == "weight value"  # the colour bar
+    # colour limits are symmetric around zero, so zero is the neutral colour
+    assert ax.images[0].get_clim() == (-1.5, 1.5)
+
+
+def test_plot_stacked_kernels_bad_input():
+    with pytest.raises(ValueError, match="non-empty sequence of 2-D arrays"):
+        plot_stacked_kernels([])
+    with pytest.raises(ValueError, match="of one shape"):
+        plot_stacked_kernels([np.zeros((2, 5)), np.zeros((5, 5))])

@@ -5,7 +5,7 @@ import pytest
 
 from helpers import training
 from helpers.models import build_mlp, save_model
-from helpers.training import default_cache_dir, fit, history_frame, train_source_model
+from helpers.training import default_cache_dir, fit, fit_in_order, history_frame, train_source_model
 
 
 def compiled_mlp(seed=0):
@@ -139,3 +139,27 @@ def test_save_model_is_what_the_cache_uses(small_problem, tmp_path):
     (path,) = tmp_path.glob("source-*.keras")
     save_model(model, path)  # overwriting the cache entry keeps it loadable
     assert weights_equal(model, train_source_model(small_problem, seed=4, num_epochs=1, cache_dir=tmp_path))
+
+
+def test_fit_in_order_equals_one_fit_per_epoch(small_problem):
+    x, y = small_problem.X_train, small_problem.y_train
+    orders = np.stack([np.random.default_rng(e).permutation(len(x)) for e in range(3)])
+    a, b = compiled_mlp(1), compiled_mlp(1)
+    frame = fit_in_order(
+        a, x, y, orders, batch_size=16, validation_data=(small_problem.X_test, small_problem.y_test)
+    )
+    losses = []
+    for order in orders:
+        history = b.fit(x[order], y[order], epochs=1, batch_size=16, shuffle=False, verbose=0)
+        losses.append(history.history["loss"][0])
+    np.testing.assert_allclose(frame["loss"], losses, rtol=1e-6)
+    assert weights_equal(a, b)
+    assert list(frame.columns) == ["epoch", "accuracy", "loss", "val_accuracy", "val_loss"]
+
+
+def test_fit_in_order_bad_input(small_problem):
+    x, y = small_problem.X_train, small_problem.y_train
+    with pytest.raises(ValueError, match="model must be a compiled Keras model"):
+        fit_in_order(build_mlp(), x, y, np.zeros((1, len(x)), int))
+    with pytest.raises(ValueError, match=r"orders must have shape \(epochs, 40\)"):
+        fit_in_order(compiled_mlp(), x, y, np.zeros((2, 5), int))

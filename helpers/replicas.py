@@ -1,0 +1,426 @@
+"""Train many independent Keras MLPs at once, in one compiled TensorFlow program.
+
+R models of the same structure become one set of stacked weights: layer l's kernels
+form a tensor of shape (R, inputs, units). One training step runs every replica on its
+own batch (batched matmuls), takes each replica's mean batch loss and sums them, so the
+gradient with respect to replica r's weights is exactly that replica's own gradient. The
+whole run, every epoch and every batch, is one XLA-compiled loop with static shapes: the
+last, partial batch of an epoch is padded to full size and masked out of the loss.
+"""
+
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+
+from helpers._checks import check_int, check_positive_float, check_positive_int
+
+# Each hidden activation with its derivative, written in terms of its input z and output a.
+_HIDDEN_ACTIVATIONS = {
+    "relu": (tf.nn.relu, lambda z, a: tf.cast(z > 0, z.dtype)),
+    "linear": (tf.identity, lambda z, a: tf.ones_like(z)),
+    "tanh": (tf.math.tanh, lambda z, a: 1 - a * a),
+    "sigmoid": (tf.math.sigmoid, lambda z, a: a * (1 - a)),
+}
+_SMALL = 256  # layers with at most this many kernel entries use broadcast products
+_DENSE_DEFAULTS = {
+    "use_bias": True,
+    "kernel_regularizer": None,
+    "bias_regularizer": None,
+    "activity_regularizer": None,
+    "kernel_constraint": None,
+    "bias_constraint": None,
+}
+
+
+@dataclass(frozen=True)
+class _Structure:
+    """What the replicas share: input width, layer widths and activations."""
+
+    n_inputs: int
+    units: tuple[int, ...]
+    activations: tuple[str, ...]
+
+    def __str__(self) -> str:
+        widths = "-".join(map(str, self.units))
+        return f"{self.n_inputs} inputs -> {widths} ({', '.join(self.activations)})"
+
+
+def _structure(model: object, index: int) -> _Structure:
+    """The structure of one model, or a ValueError saying why it cannot be a replica."""
+    where = f"models[{index}]"
+    if not isinstance(model, keras.Sequential):
+        raise ValueError(f"{where} must be a keras.Sequential model, got {type(model).__name__}")
+    if not model.built or not model.layers:
+        raise ValueError(f"{where} must be built, with its input shape known (use keras.Input)")
+    units, activations = [], []
+    for layer in model.layers:
+        if type(layer) is not keras.layers.Dense:
+            raise ValueError(f"{where} has layer {layer.name!r} of type {type(layer).__name__}; only Dense")
+        config = layer.get_config()
+        for key, default in _DENSE_DEFAULTS.items():
+            if config.get(key) != default:
+                raise ValueError(f"{where}, layer {layer.name!r}: {key}={config.get(key)!r} is not supported")
+        if layer.dtype_policy.name != "float32":
+            raise ValueError(f"{where}, layer {layer.name!r}: dtype policy must be float32")
+        units.append(int(layer.units))
+        activations.append(config["activation"])
+    for layer, activation in zip(model.layers[:-1], activations[:-1], strict=True):
+        if activation not in _HIDDEN_ACTIVATIONS:
+            raise ValueError(
+                f"{where}, layer {layer.name!r}: hidden activation {activation!r} is not one of "
+                f"{sorted(_HIDDEN_ACTIVATIONS)}"
+            )
+    if activations[-1] != "softmax":
+        raise ValueError(f"{where}: the output layer must use softmax, got {activations[-1]!r}")
+    return _Structure(int(model.input_shape[-1]), tuple(units), tuple(activations))
+
+
+def _check_compiled(model: keras.Model, index: int, learning_rate: float) -> None:
+    """A compiled model must be compiled for what fit_replicas does: plain SGD, categorical CE."""
+    if not model.compiled:
+        return
+    where = f"models[{index}]"
+    optimizer = model.optimizer
+    if type(optimizer) is not keras.optimizers.SGD:
+        raise ValueError(f"{where} is compiled with {type(optimizer).__name__}; only plain SGD is supported")
+    config = optimizer.get_config()
+    extras = {
+        key: config.get(key)
+        for key in ("momentum", "nesterov", "weight_decay", "clipnorm", "clipvalue", "global_clipnorm")
+        if config.get(key) not in (None, 0.0, False)
+    }
+    if extras or config.get("use_ema") or config.get("gradient_accumulation_steps"):
+        raise ValueError(f"{where} is compiled with SGD options {extras}; only plain SGD is supported")
+    if not isinstance(config["learning_rate"], float):
+        raise ValueError(f"{where} is compiled with a learning-rate schedule; only a constant rate")
+    if not np.isclose(config["learning_rate"], learning_rate, rtol=1e-6, atol=0):
+        raise ValueError(
+            f"{where} is compiled with learning rate {config['learning_rate']:.6g} "
+            f"but learning_rate={learning_rate:.6g}"
+        )
+    loss = model.loss
+    name = loss if isinstance(loss, str) else getattr(loss, "__name__", None)
+    if isinstance(loss, keras.losses.CategoricalCrossentropy):
+        config = loss.get_config()
+        if config.get("from_logits") or config.get("label_smoothing"):
+            raise ValueError(f"{where}: the loss must be categorical cross-entropy on probabilities")
+    elif name != "categorical_crossentropy":
+        raise ValueError(f"{where} is compiled with loss {loss!r}; only categorical cross-entropy")
+
+
+def _check_data(x: object, y: object, n_inputs: int, n_classes: int, name: str) -> tuple[np.ndarray, ...]:
+    """Features and one-hot targets as float32 arrays, or a ValueError naming the problem."""
+    x_name, y_name = ("x", "y") if name == "" else (f"{name}[0]", f"{name}[1]")
+    x = np.asarray(x, dtype="float32")
+    y = np.asarray(y, dtype="float32")
+    if x.ndim != 2 or x.shape[1] != n_inputs:
+        raise ValueError(f"{x_name} must have shape (n, {n_inputs}), got {x.shape}")
+    if y.ndim != 2 or y.shape[1] != n_classes:
+        raise ValueError(f"{y_name} must be one-hot of shape (n, {n_classes}), got {y.shape}")
+    if len(x) != len(y):
+        raise ValueError(f"{x_name} and {y_name} differ in length: {len(x)} and {len(y)}")
+    if len(x) == 0:
+        raise ValueError(f"{x_name} holds no rows")
+    if not np.all(np.isfinite(x)):
+        raise ValueError(f"{x_name} holds values that are not finite")
+    if not (np.all((y == 0) | (y == 1)) and np.all(y.sum(axis=1) == 1)):
+        raise ValueError(f"{y_name} must be one-hot: zeros and a single 1 per row")
+    return x, y
+
+
+def _index_dtype(n_padded: int) -> type:
+    """The narrowest integer type for row indices: shuffles for 1000 replicas are large."""
+    return np.int16 if n_padded <= np.iinfo(np.int16).max else np.int32
+
+
+def _padded_shuffles(epochs: int, n_replicas: int, n: int, n_padded: int, seed: int | None) -> np.ndarray:
+    """Random permutations of 0..n-1 per (epoch, replica), drawn in place, padded with zeros."""
+    out = np.zeros((epochs, n_replicas, n_padded), dtype=_index_dtype(n_padded))
+    rows = out[..., :n]
+    rows[...] = np.arange(n)
+    np.random.default_rng(seed).permuted(rows, axis=-1, out=rows)
+    return out
+
+
+def draw_shuffles(epochs: int, n_replicas: int, n: int, seed: int | None = None) -> np.ndarray:
+    """Independent random permutations of ``0..n-1``, one per (epoch, replica): shape (epochs, R, n).
+
+    ``fit_replicas(..., seed=s)`` trains on exactly ``draw_shuffles(epochs, R, n, seed=s)``.
+    """
+    epochs = check_positive_int("epochs", epochs)
+    n_replicas = check_positive_int("n_replicas", n_replicas)
+    n = check_positive_int("n", n)
+    return _padded_shuffles(epochs, n_replicas, n, n, seed).astype(np.intp)
+
+
+def _check_shuffles(shuffles: object, epochs: int, n_replicas: int, n: int, n_padded: int) -> np.ndarray:
+    """The given shuffles, checked to be permutations, padded as the training loop wants them."""
+    shuffles = np.asarray(shuffles)
+    expected = (epochs, n_replicas, n)
+    if shuffles.shape != expected:
+        raise ValueError(f"shuffles must have shape (epochs, R, n) = {expected}, got {shuffles.shape}")
+    if not np.issubdtype(shuffles.dtype, np.integer):
+        raise ValueError(f"shuffles must hold integers, got dtype {shuffles.dtype}")
+    if not np.array_equal(np.sort(shuffles, axis=-1), np.broadcast_to(np.arange(n), expected)):
+        raise ValueError(f"every shuffles[epoch, replica] must be a permutation of 0..{n - 1}")
+    out = np.zeros((epochs, n_replicas, n_padded), dtype=_index_dtype(n_padded))
+    out[..., :n] = shuffles
+    return out
+
+
+def _dense(h: tf.Tensor, kernel: tf.Tensor) -> tf.Tensor:
+    """Batched ``h @ kernel`` for h (R, rows, in) and kernel (R, in, out).
+
+    For the narrow layers of this book a broadcast product summed over ``in`` fuses into
+    one vectorised loop, several times faster on a CPU than R tiny matrix products.
+    """
+    if kernel.shape[1] * kernel.shape[2] > _SMALL:
+        return tf.matmul(h, kernel)
+    return tf.reduce_sum(h[:, :, :, None] * kernel[:, None, :, :], axis=2)
+
+
+def _dense_input_grad(dz: tf.Tensor, kernel: tf.Tensor) -> tf.Tensor:
+    """Batched ``dz @ kernel.T``: the gradient reaching a Dense layer's input."""
+    if kernel.shape[1] * kernel.shape[2] > _SMALL:
+        return tf.matmul(dz, kernel, transpose_b=True)
+    return tf.reduce_sum(dz[:, :, None, :] * kernel[:, None, :, :], axis=3)
+
+
+def _dense_kernel_grad(h: tf.Tensor, dz: tf.Tensor) -> tf.Tensor:
+    """Batched ``h.T @ dz``: the gradient of a Dense layer's kernel."""
+    if h.shape[2] * dz.shape[2] > _SMALL:
+        return tf.matmul(h, dz, transpose_a=True)
+    return tf.reduce_sum(h[:, :, :, None] * dz[:, :, None, :], axis=1)
+
+
+def _forward(params: list[tf.Tensor], h: tf.Tensor, activations: tuple[str, ...]):
+    """All replicas' forward pass on h (R, rows, inputs): the logits, with every layer's
+    pre-activation z and input a kept for the backward pass."""
+    inputs, pre_activations = [], []
+    for i in range(len(activations)):
+        inputs.append(h)
+        z = _dense(h, params[2 * i]) + params[2 * i + 1][:, None, :]
+        pre_activations.append(z)
+        if i < len(activations) - 1:
+            h = _HIDDEN_ACTIVATIONS[activations[i]][0](z)
+    return z, inputs, pre_activations
+
+
+def _logits(params: list[tf.Tensor], h: tf.Tensor, activations: tuple[str, ...]) -> tf.Tensor:
+    """All replicas' logits for h (R, rows, inputs): shape (R, rows, classes)."""
+    return _forward(params, h, activations)[0]
+
+
+def _gradients(params, inputs, pre_activations, dz, activations) -> list[tf.Tensor]:
+    """Backpropagation through the Dense layers, from dz = d loss / d logits."""
+    grads = [None] * len(params)
+    for i in reversed(range(len(activations))):
+        grads[2 * i] = _dense_kernel_grad(inputs[i], dz)
+        grads[2 * i + 1] = tf.reduce_sum(dz, axis=1)
+        if i > 0:
+            derivative = _HIDDEN_ACTIVATIONS[activations[i - 1]][1]
+            dz = _dense_input_grad(dz, params[2 * i]) * derivative(pre_activations[i - 1], inputs[i])
+    return grads
+
+
+def _scores(logits: tf.Tensor, y: tf.Tensor, mask: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    """Per replica: summed cross-entropy and number correct over the rows where mask is 1."""
+    cross_entropy = tf.nn.softmax_cross_entropy_with_logits(labels=y, logits=logits)
+    correct = tf.cast(tf.equal(tf.argmax(logits, -1), tf.argmax(y, -1)), tf.float32)
+    return tf.reduce_sum(cross_entropy * mask, -1), tf.reduce_sum(correct * mask, -1)
+
+
+@functools.cache
+def _trainer(activations: tuple[str, ...], epochs: int, n_batches: int, batch_size: int, validate: bool):
+    """The compiled training loop for one structure and schedule (cached; one XLA program per shape)."""
+
+    def train(params, frozen, x, y, shuffles, n, lr, x_val, y_val):
+        n_replicas = shuffles.shape[1]  # static: XLA compiles one program per shape
+        mask_all = tf.cast(tf.range(n_batches * batch_size) < n, tf.float32)
+        val_rows = tf.broadcast_to(x_val[None], [n_replicas, *x_val.shape])
+        val_y = tf.broadcast_to(y_val[None], [n_replicas, *y_val.shape])
+        val_mask = tf.ones([n_replicas, y_val.shape[0]])
+        n_float = tf.cast(n, tf.float32)
+
+        def step(batch, order, params, loss_sum, correct):
+            """One SGD step of every replica on its own batch."""
+            start = batch * batch_size
+            # Offsets vary, sizes stay static: dynamic sizes would make XLA very slow.
+            rows = tf.slice(order, [0, start], [n_replicas, batch_size])
+            xb, yb = tf.gather(x, rows), tf.gather(y, rows)
+            mask = tf.slice(mask_all, [start], [batch_size])
+            count = tf.reduce_sum(mask)
+            logits, inputs, pre_activations = _forward(params, xb, activations)
+            batch_loss, batch_correct = _scores(logits, yb, mask)
+            # Gradient of each replica's mean batch loss with respect to its logits; padded
+            # rows (mask 0) contribute nothing, and no replica's loss touches another's weights.
+            dz = (tf.nn.softmax(logits) - yb) * (mask / count)[None, :, None]
+            grads = _gradients(params, inputs, pre_activations, dz, activations)
+            params = [tf.where(keep, p, p - g * lr) for p, g, keep in zip(params, grads, frozen, strict=True)]
+            return batch + 1, order, params, loss_sum + batch_loss, correct + batch_correct
+
+        def epoch_body(epoch, params, history):
+            """One epoch: every batch in the epoch's shuffled order, then the epoch's metrics."""
+            zeros = tf.zeros([n_replicas])
+            order = tf.cast(shuffles[epoch], tf.int32)
+            _, _, params, loss_sum, correct = tf.while_loop(
+                lambda batch, *_: batch < n_batches, step, (tf.constant(0), order, params, zeros, zeros)
+            )
+            row = [loss_sum / n_float, correct / n_float]
+            if validate:
+                val_loss, val_correct = _scores(_logits(params, val_rows, activations), val_y, val_mask)
+                row += [val_loss / y_val.shape[0], val_correct / y_val.shape[0]]
+            else:
+                row += [zeros, zeros]
+            return epoch + 1, params, history.write(epoch, tf.stack(row))
+
+        history = tf.TensorArray(tf.float32, size=epochs, element_shape=[4, n_replicas])
+        _, params, history = tf.while_loop(
+            lambda epoch, *_: epoch < epochs, epoch_body, (tf.constant(0), list(params), history)
+        )
+        return params, history.stack()
+
+    return tf.function(train, jit_compile=True, autograph=False)
+
+
+def fit_replicas(
+    models: Sequence[keras.Sequential],
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    epochs: int = 100,
+    batch_size: int = 32,
+    learning_rate: float = 0.01,
+    validation_data: tuple[np.ndarray, np.ndarray] | None = None,
+    seed: int | None = None,
+    shuffles: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """Train each model as ``model.fit(x, y, epochs, batch_size, shuffle=True)`` would, all at once.
+
+    Plain SGD at ``learning_rate`` on the categorical cross-entropy; every model has its own
+    shuffle order (``shuffles[epoch, replica]``, or drawn from ``seed``; with neither, from
+    NumPy's global generator, which ``keras.utils.set_random_seed`` seeds). Frozen layers
+    (``trainable=False``) keep their weights. The trained weights are written back into the
+    models. Returns the history: one row per (replica, epoch) with ``loss`` and ``accuracy``,
+    and ``val_loss`` and ``val_accuracy`` when ``validation_data`` is given.
+    """
+    if isinstance(models, keras.Model) or not isinstance(models, Sequence) or len(models) == 0:
+        raise ValueError("models must be a non-empty list of keras.Sequential models")
+    epochs = check_positive_int("epochs", epochs)
+    batch_size = check_positive_int("batch_size", batch_size)
+    learning_rate = check_positive_float("learning_rate", learning_rate)
+    structures = [_structure(model, i) for i, model in enumerate(models)]
+    for i, structure in enumerate(structures[1:], start=1):
+        if structure != structures[0]:
+            raise ValueError(
+                f"models[{i}] differs in structure from models[0]: {structure} against {structures[0]}"
+            )
+    structure = structures[0]
+    for i, model in enumerate(models):
+        _check_compiled(model, i, learning_rate)
+    x, y = _check_data(x, y, structure.n_inputs, structure.units[-1], "")
+    validate = validation_data is not None
+    if validate:
+        if not isinstance(validation_data, tuple | list) or len(validation_data) != 2:
+            raise ValueError("validation_data must be a pair (x_val, y_val)")
+        x_val, y_val = _check_data(
+            *validation_data, structure.n_inputs, structure.units[-1], "validation_data"
+        )
+    else:
+        x_val, y_val = x[:1], y[:1]
+    n, n_replicas = len(x), len(models)
+    n_batches = -(-n // batch_size)
+    if shuffles is None:
+        if seed is None:
+            seed = int(np.random.randint(0, 2**31 - 1))
+        seed = check_int("seed", seed, 0)
+        shuffles = _padded_shuffles(epochs, n_replicas, n, n_batches * batch_size, seed)
+    else:
+        shuffles = _check_shuffles(shuffles, epochs, n_replicas, n, n_batches * batch_size)
+
+    params, frozen = _stack(models)
+    train = _trainer(structure.activations, epochs, n_batches, batch_size, validate)
+    trained, history = train(
+        params,
+        frozen,
+        tf.constant(x),
+        tf.constant(y),
+        tf.constant(shuffles),
+        tf.constant(n, tf.int32),
+        tf.constant(learning_rate, tf.float32),
+        tf.constant(x_val),
+        tf.constant(y_val),
+    )
+    _unstack(models, [p.numpy() for p in trained])
+    return _history_frame(history.numpy(), validate)
+
+
+def _stack(models: Sequence[keras.Sequential]) -> tuple[list[tf.Tensor], list[tf.Tensor]]:
+    """Stacked kernels and biases, and for each a mask of the replicas where it is frozen."""
+    params, frozen = [], []
+    for i in range(len(models[0].layers)):
+        layers = [model.layers[i] for model in models]
+        keep = np.array(
+            [not (model.trainable and layer.trainable) for model, layer in zip(models, layers, strict=True)]
+        )
+        params.append(tf.constant(np.stack([layer.kernel.numpy() for layer in layers])))
+        params.append(tf.constant(np.stack([layer.bias.numpy() for layer in layers])))
+        frozen.append(tf.constant(keep[:, None, None]))
+        frozen.append(tf.constant(keep[:, None]))
+    return params, frozen
+
+
+def _unstack(models: Sequence[keras.Sequential], params: list[np.ndarray]) -> None:
+    """Write the trained weights back into the models' trainable layers."""
+    for r, model in enumerate(models):
+        for i, layer in enumerate(model.layers):
+            if model.trainable and layer.trainable:
+                layer.kernel.assign(params[2 * i][r])
+                layer.bias.assign(params[2 * i + 1][r])
+
+
+def _history_frame(history: np.ndarray, validate: bool) -> pd.DataFrame:
+    """The (epochs, 4, R) history as a tidy frame: one row per replica and epoch."""
+    epochs, _, n_replicas = history.shape
+    columns = ["loss", "accuracy", "val_loss", "val_accuracy"][: 4 if validate else 2]
+    frame = pd.DataFrame(
+        {
+            "replica": np.repeat(np.arange(n_replicas), epochs),
+            "epoch": np.tile(np.arange(1, epochs + 1), n_replicas),
+        }
+    )
+    for k, column in enumerate(columns):
+        frame[column] = history[:, k, :].T.reshape(-1).astype(float)
+    return frame
+
+
+def evaluate_replicas(models: Sequence[keras.Sequential], x: np.ndarray, y: np.ndarray) -> pd.DataFrame:
+    """Loss and accuracy of each model on ``(x, y)``, as ``model.evaluate`` gives them; one row each."""
+    if isinstance(models, keras.Model) or not isinstance(models, Sequence) or len(models) == 0:
+        raise ValueError("models must be a non-empty list of keras.Sequential models")
+    structures = [_structure(model, i) for i, model in enumerate(models)]
+    if any(s != structures[0] for s in structures):
+        raise ValueError("models must all have the same structure")
+    x, y = _check_data(x, y, structures[0].n_inputs, structures[0].units[-1], "")
+    params, _ = _stack(models)
+    loss, accuracy = _evaluate(params, tf.constant(x), tf.constant(y), structures[0].activations)
+    return pd.DataFrame(
+        {"replica": np.arange(len(models)), "loss": loss.numpy().astype(float), "accuracy": accuracy.numpy()}
+    ).astype({"accuracy": float})
+
+
+@functools.partial(
+    tf.function, reduce_retracing=True
+)  # one pass: XLA compilation would cost more than it saves
+def _evaluate(params, x, y, activations):
+    n_replicas = tf.shape(params[0])[0]
+    rows = tf.broadcast_to(x[None], [n_replicas, tf.shape(x)[0], tf.shape(x)[1]])
+    ys = tf.broadcast_to(y[None], [n_replicas, tf.shape(y)[0], tf.shape(y)[1]])
+    loss, correct = _scores(_logits(params, rows, activations), ys, tf.ones(tf.shape(ys)[:2]))
+    n = tf.cast(tf.shape(y)[0], tf.float32)
+    return loss / n, correct / n
