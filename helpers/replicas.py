@@ -80,6 +80,19 @@ def _structure(model: object, index: int) -> _Structure:
     return _Structure(int(model.input_shape[-1]), tuple(units), tuple(activations))
 
 
+def _shared_structure(models: object) -> _Structure:
+    """The structure every model shares, or a ValueError naming the first that differs."""
+    if isinstance(models, keras.Model) or not isinstance(models, Sequence) or len(models) == 0:
+        raise ValueError("models must be a non-empty list of keras.Sequential models")
+    structures = [_structure(model, i) for i, model in enumerate(models)]
+    for i, structure in enumerate(structures[1:], start=1):
+        if structure != structures[0]:
+            raise ValueError(
+                f"models[{i}] differs in structure from models[0]: {structure} against {structures[0]}"
+            )
+    return structures[0]
+
+
 def _check_compiled(model: keras.Model, index: int, learning_rate: float) -> None:
     """A compiled model must be compiled for what fit_replicas does: plain SGD, categorical CE."""
     if not model.compiled:
@@ -309,18 +322,10 @@ def fit_replicas(
     models. Returns the history: one row per (replica, epoch) with ``loss`` and ``accuracy``,
     and ``val_loss`` and ``val_accuracy`` when ``validation_data`` is given.
     """
-    if isinstance(models, keras.Model) or not isinstance(models, Sequence) or len(models) == 0:
-        raise ValueError("models must be a non-empty list of keras.Sequential models")
     epochs = check_positive_int("epochs", epochs)
     batch_size = check_positive_int("batch_size", batch_size)
     learning_rate = check_positive_float("learning_rate", learning_rate)
-    structures = [_structure(model, i) for i, model in enumerate(models)]
-    for i, structure in enumerate(structures[1:], start=1):
-        if structure != structures[0]:
-            raise ValueError(
-                f"models[{i}] differs in structure from models[0]: {structure} against {structures[0]}"
-            )
-    structure = structures[0]
+    structure = _shared_structure(models)
     for i, model in enumerate(models):
         _check_compiled(model, i, learning_rate)
     x, y = _check_data(x, y, structure.n_inputs, structure.units[-1], "")
@@ -401,22 +406,17 @@ def _history_frame(history: np.ndarray, validate: bool) -> pd.DataFrame:
 
 def evaluate_replicas(models: Sequence[keras.Sequential], x: np.ndarray, y: np.ndarray) -> pd.DataFrame:
     """Loss and accuracy of each model on ``(x, y)``, as ``model.evaluate`` gives them; one row each."""
-    if isinstance(models, keras.Model) or not isinstance(models, Sequence) or len(models) == 0:
-        raise ValueError("models must be a non-empty list of keras.Sequential models")
-    structures = [_structure(model, i) for i, model in enumerate(models)]
-    if any(s != structures[0] for s in structures):
-        raise ValueError("models must all have the same structure")
-    x, y = _check_data(x, y, structures[0].n_inputs, structures[0].units[-1], "")
+    structure = _shared_structure(models)
+    x, y = _check_data(x, y, structure.n_inputs, structure.units[-1], "")
     params, _ = _stack(models)
-    loss, accuracy = _evaluate(params, tf.constant(x), tf.constant(y), structures[0].activations)
+    loss, accuracy = _evaluate(params, tf.constant(x), tf.constant(y), structure.activations)
     return pd.DataFrame(
         {"replica": np.arange(len(models)), "loss": loss.numpy().astype(float), "accuracy": accuracy.numpy()}
     ).astype({"accuracy": float})
 
 
-@functools.partial(
-    tf.function, reduce_retracing=True
-)  # one pass: XLA compilation would cost more than it saves
+# A single forward pass: compiling it with XLA would cost more time than it saves.
+@functools.partial(tf.function, reduce_retracing=True, autograph=False)
 def _evaluate(params, x, y, activations):
     n_replicas = tf.shape(params[0])[0]
     rows = tf.broadcast_to(x[None], [n_replicas, tf.shape(x)[0], tf.shape(x)[1]])

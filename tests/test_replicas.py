@@ -200,6 +200,14 @@ def test_compiled_models_are_accepted(data):
     fit_replicas(models, x, y, epochs=1, seed=0)
 
 
+def test_evaluate_replicas_bad_input(data):
+    x, y, *_ = data
+    with pytest.raises(ValueError, match=r"models\[1\] differs in structure"):
+        evaluate_replicas([build_mlp(), build_mlp((4,))], x, y)
+    with pytest.raises(ValueError, match="x and y differ in length"):
+        evaluate_replicas([build_mlp()], x[:3], y)
+
+
 def test_evaluate_replicas_equals_keras_evaluate(data):
     x, y, x_val, y_val = data
     models = models_with_frozen([0, 0, 0], seed=2)
@@ -287,6 +295,14 @@ BAD_MODELS = {
     "a learning-rate schedule": (
         lambda: [compiled(sgd(keras.optimizers.schedules.ExponentialDecay(0.01, 10, 0.9)))],
         "learning-rate schedule",
+    ),
+    "a float16 layer": (
+        lambda: [
+            keras.Sequential(
+                [keras.Input((2,)), keras.layers.Dense(3, activation="softmax", dtype="float16")]
+            )
+        ],
+        "dtype policy must be float32",
     ),
     "mean squared error": (lambda: [compiled(loss="mse")], "loss 'mse'; only categorical cross-entropy"),
     "cross-entropy on logits": (
