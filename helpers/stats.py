@@ -1,0 +1,205 @@
+"""Statistics of repeated experiments: intervals, tests, effect sizes and verdicts (scipy, statsmodels)."""
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from statsmodels.stats.multitest import multipletests
+
+N_RESAMPLES = 9_999
+
+
+def _check_level(confidence_level: float) -> float:
+    if isinstance(confidence_level, bool) or not isinstance(confidence_level, int | float):
+        raise TypeError(f"confidence_level must be a number, got {confidence_level!r}")
+    if not 0 < confidence_level < 1:
+        raise ValueError(f"confidence_level must be in (0, 1), got {confidence_level}")
+    return float(confidence_level)
+
+
+def _groups(
+    frame: pd.DataFrame, value: str, by: str, names: Sequence[str] | None = None
+) -> dict[str, np.ndarray]:
+    """The values of each group, in order of appearance (or of ``names``), checked to be usable."""
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"frame must be a pandas DataFrame, got {type(frame).__name__}")
+    for column in (value, by):
+        if column not in frame.columns:
+            raise ValueError(f"frame has no column {column!r}; it has {list(frame.columns)}")
+    if frame.empty:
+        raise ValueError("frame holds no scores")
+    known = list(dict.fromkeys(frame[by]))
+    names = known if names is None else list(names)
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise ValueError(f"unknown {by} {unknown}; the frame has {known}")
+    groups = {name: frame.loc[frame[by] == name, value].to_numpy(dtype=float) for name in names}
+    for name, values in groups.items():
+        if not np.all(np.isfinite(values)):
+            raise ValueError(f"{by} {name!r} has scores that are not finite")
+    return groups
+
+
+def mean_interval(values: np.ndarray, confidence_level: float = 0.95, seed: int = 0) -> tuple[float, float]:
+    """A bootstrap (BCa) confidence interval of the mean of ``values``."""
+    confidence_level = _check_level(confidence_level)
+    values = np.asarray(values, dtype=float)
+    if values.size == 0:
+        raise ValueError("values is empty: no interval without scores")
+    if np.ptp(values) == 0:  # every resample has the same mean
+        return float(values[0]), float(values[0])
+    result = stats.bootstrap(
+        (values,),
+        np.mean,
+        confidence_level=confidence_level,
+        n_resamples=N_RESAMPLES,
+        method="BCa",
+        rng=np.random.default_rng(seed),
+    )
+    return float(result.confidence_interval.low), float(result.confidence_interval.high)
+
+
+def summarize(
+    frame: pd.DataFrame,
+    value: str = "test_accuracy",
+    by: str = "condition",
+    confidence_level: float = 0.95,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Per group: n, mean, std, median, and a bootstrap confidence interval of the mean."""
+    confidence_level = _check_level(confidence_level)
+    rows = []
+    for name, values in _groups(frame, value, by).items():
+        low, high = mean_interval(values, confidence_level, seed)
+        rows.append(
+            {
+                by: name,
+                "n": len(values),
+                "mean": values.mean(),
+                "std": values.std(ddof=1) if len(values) > 1 else np.nan,
+                "median": np.median(values),
+                "ci_low": low,
+                "ci_high": high,
+            }
+        )
+    return pd.DataFrame(rows).set_index(by)
+
+
+def _cliffs_delta(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Cliff's delta, P(X > Y) - P(X < Y), from the Mann-Whitney U statistic of x."""
+    u = stats.mannwhitneyu(x, y, axis=axis, method="asymptotic").statistic
+    return 2 * u / (x.shape[axis] * y.shape[axis]) - 1
+
+
+def _difference_of_means(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
+    return np.mean(x, axis=axis) - np.mean(y, axis=axis)
+
+
+def _two_sample_interval(statistic, x, y, confidence_level, seed) -> tuple[float, float]:
+    """Percentile bootstrap interval of a two-sample statistic, resampling each sample."""
+    if np.ptp(x) == 0 and np.ptp(y) == 0:
+        value = float(statistic(x, y))
+        return value, value
+    result = stats.bootstrap(
+        (x, y),
+        statistic,
+        confidence_level=confidence_level,
+        n_resamples=N_RESAMPLES,
+        method="percentile",
+        vectorized=True,
+        rng=np.random.default_rng(seed),
+    )
+    return float(result.confidence_interval.low), float(result.confidence_interval.high)
+
+
+def compare_to(
+    frame: pd.DataFrame,
+    reference: str,
+    value: str = "test_accuracy",
+    by: str = "condition",
+    confidence_level: float = 0.95,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Every other group against ``reference``: difference of means, Mann-Whitney U, Holm, Cliff's delta.
+
+    The p-values are two-sided and Holm-adjusted over the comparisons made; both the
+    difference of means and Cliff's delta (from -1 to 1: the chance that a score of the group
+    beats one of the reference, minus the reverse) come with percentile bootstrap intervals.
+    """
+    confidence_level = _check_level(confidence_level)
+    groups = _groups(frame, value, by)
+    if reference not in groups:
+        raise ValueError(f"unknown {by} {reference!r}; the frame has {list(groups)}")
+    if len(groups) < 2:
+        raise ValueError(f"nothing to compare with {reference!r}: the frame has no other {by}")
+    base = groups[reference]
+    rows = []
+    for name, values in groups.items():
+        if name == reference:
+            continue
+        if len(values) < 2 or len(base) < 2:
+            raise ValueError(f"comparing {name!r} with {reference!r} needs at least two scores in each")
+        test = stats.mannwhitneyu(values, base, alternative="two-sided")
+        diff_low, diff_high = _two_sample_interval(_difference_of_means, values, base, confidence_level, seed)
+        delta_low, delta_high = _two_sample_interval(_cliffs_delta, values, base, confidence_level, seed)
+        rows.append(
+            {
+                by: name,
+                "reference": reference,
+                "mean_difference": values.mean() - base.mean(),
+                "difference_ci_low": diff_low,
+                "difference_ci_high": diff_high,
+                "u_statistic": float(test.statistic),
+                "p_value": float(test.pvalue),
+                "cliffs_delta": float(_cliffs_delta(values, base)),
+                "delta_ci_low": delta_low,
+                "delta_ci_high": delta_high,
+            }
+        )
+    result = pd.DataFrame(rows).set_index(by)
+    result.insert(
+        result.columns.get_loc("p_value") + 1, "p_holm", multipletests(result["p_value"], method="holm")[1]
+    )
+    return result
+
+
+def verdict(low: float, high: float, threshold: float = 0.0) -> str:
+    """'holds' if an interval lies above ``threshold``, 'does not hold' if below, else 'inconclusive'."""
+    if not low <= high:
+        raise ValueError(f"an interval needs low <= high, got ({low}, {high})")
+    if low > threshold:
+        return "holds"
+    if high < threshold:
+        return "does not hold"
+    return "inconclusive"
+
+
+def curve_band(
+    history: pd.DataFrame,
+    metric: str = "val_accuracy",
+    by: str = "condition",
+    confidence_level: float = 0.95,
+) -> pd.DataFrame:
+    """Per group and epoch: the mean of ``metric`` over replicas with a t-interval of that mean."""
+    confidence_level = _check_level(confidence_level)
+    for column in (metric, by, "epoch"):
+        if column not in history.columns:
+            raise ValueError(f"history has no column {column!r}")
+    if history.empty:
+        raise ValueError("history holds no rows")
+    grouped = history.groupby([by, "epoch"], sort=False)[metric]
+    band = grouped.agg(mean="mean", sem="sem", n="count").reset_index()
+    half = stats.t.ppf(0.5 + confidence_level / 2, band["n"] - 1) * band["sem"]
+    band["ci_low"], band["ci_high"] = band["mean"] - half, band["mean"] + half
+    return band.drop(columns="sem")
+
+
+def epochs_to_reach(history: pd.DataFrame, level: float, metric: str = "val_accuracy") -> pd.Series:
+    """Per replica, the first epoch whose ``metric`` reaches ``level``; NaN where it never does."""
+    for column in (metric, "replica", "epoch"):
+        if column not in history.columns:
+            raise ValueError(f"history has no column {column!r}")
+    reached = history[history[metric] >= level]
+    first = reached.groupby("replica")["epoch"].min()
+    return first.reindex(pd.unique(history["replica"])).astype(float).rename("epochs")

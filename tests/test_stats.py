@@ -1,0 +1,191 @@
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+from statsmodels.stats.multitest import multipletests
+
+from helpers.stats import (
+    N_RESAMPLES,
+    compare_to,
+    curve_band,
+    epochs_to_reach,
+    mean_interval,
+    summarize,
+    verdict,
+)
+
+A = [0.79, 0.81, 0.80, 0.52, 0.83, 0.78, 0.80, 0.82]
+B = [0.84, 0.85, 0.83, 0.86, 0.84, 0.85, 0.82, 0.86]
+C = [0.70, 0.76, 0.74, 0.72, 0.75, 0.71, 0.73, 0.77]
+
+
+@pytest.fixture
+def scores():
+    return pd.DataFrame(
+        {
+            "condition": ["a"] * 8 + ["b"] * 8 + ["c"] * 8,
+            "test_accuracy": A + B + C,
+            "replica": list(range(8)) * 3,
+        }
+    )
+
+
+def test_summarize_matches_numpy_and_scipy(scores):
+    table = summarize(scores, confidence_level=0.9, seed=3)
+    assert list(table.index) == ["a", "b", "c"]
+    assert table.loc["a", "n"] == 8
+    assert table.loc["a", "mean"] == pytest.approx(np.mean(A))
+    assert table.loc["a", "std"] == pytest.approx(np.std(A, ddof=1))
+    assert table.loc["a", "median"] == pytest.approx(np.median(A))
+    direct = stats.bootstrap(
+        (np.array(A),), np.mean, confidence_level=0.9, n_resamples=N_RESAMPLES, method="BCa",
+        rng=np.random.default_rng(3),
+    )  # fmt: skip
+    assert table.loc["a", "ci_low"] == pytest.approx(direct.confidence_interval.low)
+    assert table.loc["a", "ci_high"] == pytest.approx(direct.confidence_interval.high)
+    assert (table["ci_low"] < table["mean"]).all() and (table["mean"] < table["ci_high"]).all()
+
+
+def test_interval_of_constant_scores_is_a_point():
+    assert mean_interval(np.full(5, 0.8)) == (0.8, 0.8)
+
+
+def test_wider_confidence_gives_a_wider_interval():
+    low90, high90 = mean_interval(np.array(A), 0.90)
+    low99, high99 = mean_interval(np.array(A), 0.99)
+    assert low99 < low90 and high90 < high99
+
+
+def test_compare_to_matches_scipy_and_statsmodels(scores):
+    table = compare_to(scores, "a", seed=1)
+    assert list(table.index) == ["b", "c"]
+    p = [stats.mannwhitneyu(B, A).pvalue, stats.mannwhitneyu(C, A).pvalue]
+    np.testing.assert_allclose(table["p_value"], p)
+    np.testing.assert_allclose(table["p_holm"], multipletests(p, method="holm")[1])
+    assert table.loc["b", "u_statistic"] == stats.mannwhitneyu(B, A).statistic
+    assert table.loc["b", "mean_difference"] == pytest.approx(np.mean(B) - np.mean(A))
+
+
+def test_cliffs_delta_counts_wins_and_losses(scores):
+    table = compare_to(scores, "a")
+    for name, values in (("b", B), ("c", C)):
+        wins = sum(x > y for x in values for y in A)
+        losses = sum(x < y for x in values for y in A)
+        assert table.loc[name, "cliffs_delta"] == pytest.approx((wins - losses) / (len(values) * len(A)))
+        assert (
+            table.loc[name, "delta_ci_low"]
+            <= table.loc[name, "cliffs_delta"]
+            <= table.loc[name, "delta_ci_high"]
+        )
+
+
+def test_difference_interval_matches_scipy(scores):
+    table = compare_to(scores, "a", confidence_level=0.9, seed=2)
+    direct = stats.bootstrap(
+        (np.array(B), np.array(A)), lambda x, y, axis: x.mean(axis) - y.mean(axis), confidence_level=0.9,
+        n_resamples=N_RESAMPLES, method="percentile", vectorized=True, rng=np.random.default_rng(2),
+    )  # fmt: skip
+    assert table.loc["b", "difference_ci_low"] == pytest.approx(direct.confidence_interval.low)
+    assert table.loc["b", "difference_ci_high"] == pytest.approx(direct.confidence_interval.high)
+
+
+def test_compare_constant_groups():
+    frame = pd.DataFrame({"condition": ["a"] * 3 + ["b"] * 3, "test_accuracy": [0.5] * 3 + [0.7] * 3})
+    table = compare_to(frame, "a")
+    assert table.loc["b", "difference_ci_low"] == pytest.approx(0.2)
+    assert table.loc["b", "difference_ci_high"] == pytest.approx(0.2)
+    assert table.loc["b", "cliffs_delta"] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "expected"),
+    [
+        (0.01, 0.05, "holds"),
+        (-0.05, -0.01, "does not hold"),
+        (-0.01, 0.02, "inconclusive"),
+        (0.0, 0.1, "inconclusive"),
+    ],
+)
+def test_verdict(low, high, expected):
+    assert verdict(low, high) == expected
+
+
+def test_verdict_with_threshold_and_bad_interval():
+    assert verdict(0.81, 0.83, threshold=0.8) == "holds"
+    with pytest.raises(ValueError, match="low <= high"):
+        verdict(0.2, 0.1)
+
+
+def test_curve_band_matches_a_t_interval():
+    history = pd.DataFrame(
+        {
+            "condition": ["a"] * 6,
+            "replica": [0, 0, 1, 1, 2, 2],
+            "epoch": [1, 2] * 3,
+            "val_accuracy": [0.5, 0.6, 0.55, 0.7, 0.45, 0.65],
+        }
+    )
+    band = curve_band(history, confidence_level=0.9)
+    assert band["epoch"].tolist() == [1, 2] and band["n"].tolist() == [3, 3]
+    values = [0.6, 0.7, 0.65]
+    low, high = stats.t.interval(0.9, 2, loc=np.mean(values), scale=stats.sem(values))
+    assert band.loc[1, "mean"] == pytest.approx(np.mean(values))
+    assert band.loc[1, "ci_low"] == pytest.approx(low) and band.loc[1, "ci_high"] == pytest.approx(high)
+
+
+def test_epochs_to_reach():
+    history = pd.DataFrame(
+        {
+            "replica": [0, 0, 0, 1, 1, 1],
+            "epoch": [1, 2, 3] * 2,
+            "val_accuracy": [0.5, 0.8, 0.9, 0.4, 0.5, 0.6],
+        }
+    )
+    first = epochs_to_reach(history, 0.75)
+    assert first.loc[0] == 2 and np.isnan(first.loc[1])
+
+
+@pytest.mark.parametrize("level", [0, 1, -0.5, 1.5, "0.95", True])
+def test_confidence_level_outside_0_1(scores, level):
+    error = TypeError if isinstance(level, str | bool) else ValueError
+    for call in (
+        lambda: summarize(scores, confidence_level=level),
+        lambda: compare_to(scores, "a", confidence_level=level),
+        lambda: mean_interval(np.array(A), level),
+        lambda: curve_band(scores.assign(epoch=1), metric="test_accuracy", confidence_level=level),
+    ):
+        with pytest.raises(error, match="confidence_level"):
+            call()
+
+
+def test_empty_scores(scores):
+    with pytest.raises(ValueError, match="frame holds no scores"):
+        summarize(scores.iloc[:0])
+    with pytest.raises(ValueError, match="frame holds no scores"):
+        compare_to(scores.iloc[:0], "a")
+    with pytest.raises(ValueError, match="values is empty"):
+        mean_interval(np.array([]))
+    with pytest.raises(ValueError, match="history holds no rows"):
+        curve_band(pd.DataFrame({"condition": [], "epoch": [], "val_accuracy": []}))
+
+
+def test_unknown_condition_names(scores):
+    with pytest.raises(ValueError, match=r"unknown condition 'standalone'; the frame has \['a', 'b', 'c'\]"):
+        compare_to(scores, "standalone")
+    with pytest.raises(ValueError, match="no column 'score'"):
+        summarize(scores, value="score")
+    with pytest.raises(ValueError, match="no other condition"):
+        compare_to(scores[scores["condition"] == "a"], "a")
+
+
+def test_other_bad_input(scores):
+    with pytest.raises(TypeError, match="frame must be a pandas DataFrame"):
+        summarize({"condition": ["a"], "test_accuracy": [0.5]})
+    with pytest.raises(ValueError, match="not finite"):
+        summarize(scores.assign(test_accuracy=np.nan))
+    with pytest.raises(ValueError, match="at least two scores"):
+        compare_to(scores.iloc[[0, 8, 9]], "a")
+    with pytest.raises(ValueError, match="history has no column 'epoch'"):
+        curve_band(scores, metric="test_accuracy")
+    with pytest.raises(ValueError, match="history has no column 'epoch'"):
+        epochs_to_reach(scores, 0.5, metric="test_accuracy")
