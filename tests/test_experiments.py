@@ -1,0 +1,88 @@
+import pytest
+
+from helpers.experiments import CONDITIONS, Comparison, frozen_layers, run_comparison
+from helpers.problems import make_problem
+
+
+@pytest.fixture(scope="module")
+def problems():
+    return make_problem(1, n_samples=120, n_train=60), make_problem(2, n_samples=120, n_train=60)
+
+
+@pytest.fixture(scope="module")
+def single(problems):
+    return run_comparison(*problems, repeats=3, num_epochs=4, seed=1)
+
+
+def test_frozen_layers():
+    assert frozen_layers("standalone") is None
+    assert [frozen_layers(f"fixed={n}") for n in range(3)] == [0, 1, 2]
+    for bad in ("fixed=", "fixed=x", "transfer", 3):
+        with pytest.raises(ValueError, match="unknown condition"):
+            frozen_layers(bad)
+
+
+def test_scores_are_tidy(single):
+    assert isinstance(single, Comparison)
+    scores = single.scores
+    assert list(scores.columns) == [
+        "condition", "replica", "source_replica", "test_accuracy", "test_loss", "train_accuracy",
+    ]  # fmt: skip
+    assert scores["condition"].tolist() == [c for c in CONDITIONS for _ in range(3)]
+    assert scores["replica"].tolist() == [0, 1, 2] * 4
+    assert scores["test_accuracy"].between(0, 1).all() and scores["train_accuracy"].between(0, 1).all()
+
+
+def test_single_source_design(single):
+    transfer = single.scores[single.scores["condition"] != "standalone"]
+    assert set(transfer["source_replica"]) == {0}
+    assert single.scores.loc[single.scores["condition"] == "standalone", "source_replica"].isna().all()
+    assert len(single.sources) == 1
+
+
+def test_fresh_sources_design(problems):
+    fresh = run_comparison(
+        *problems, repeats=3, num_epochs=2, fresh_sources=True, conditions=["fixed=1"], seed=1
+    )
+    assert fresh.scores["source_replica"].tolist() == [0, 1, 2]
+    assert len(fresh.sources) == 3 and fresh.sources["test_accuracy"].between(0, 1).all()
+
+
+def test_history_has_every_model_and_epoch(single):
+    history = single.history
+    assert len(history) == 12 * 4
+    assert list(history.columns[:3]) == ["condition", "replica", "epoch"]
+    last = history[history["epoch"] == 4].reset_index(drop=True)
+    assert (last["val_accuracy"] - single.scores["test_accuracy"]).abs().max() < 1e-6
+
+
+def test_same_seed_same_scores(problems, single):
+    again = run_comparison(*problems, repeats=3, num_epochs=4, seed=1)
+    assert again.scores.equals(single.scores)
+    other = run_comparison(*problems, repeats=3, num_epochs=4, seed=2)
+    assert not other.scores["test_accuracy"].equals(single.scores["test_accuracy"])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"repeats": 0}, ValueError, r"repeats must be in 1\.\., got 0"),
+        ({"conditions": []}, ValueError, "non-empty sequence of condition names"),
+        ({"conditions": "standalone"}, ValueError, "non-empty sequence"),
+        ({"conditions": ["fixed=3"]}, ValueError, "freezes more layers than the 2 hidden ones"),
+        ({"conditions": ["bogus"]}, ValueError, "unknown condition 'bogus'"),
+        ({"num_epochs": 0}, ValueError, "num_epochs"),
+        ({"lr": 0}, ValueError, "lr must be a finite number above 0"),
+        ({"seed": -1}, ValueError, "seed"),
+    ],
+)
+def test_bad_arguments(problems, kwargs, error, message):
+    with pytest.raises(error, match=message):
+        run_comparison(*problems, **kwargs)
+
+
+def test_bad_problems(problems):
+    with pytest.raises(TypeError, match="source must be a Problem"):
+        run_comparison("p1", problems[1])
+    with pytest.raises(ValueError, match="same numbers of features and classes"):
+        run_comparison(problems[0], make_problem(2, n_classes=4, n_samples=50, n_train=25))
