@@ -148,3 +148,54 @@ def plot_stacked_kernels(kernels: Sequence[np.ndarray], title: str = "") -> Figu
         )
         fig.colorbar(image, ax=ax, label="weight value", shrink=0.8)
     return fig
+
+
+def plot_distributions(
+    scores: pd.DataFrame,
+    value: str = "test_accuracy",
+    by: str = "condition",
+    reference: Mapping[str, float] | None = None,
+    reference_label: str = "tutorial's mean",
+) -> Figure:
+    """Box plots of ``value`` per group with every repeat drawn as a point; optional reference marks."""
+    if not isinstance(scores, pd.DataFrame) or not {value, by} <= set(scores.columns) or scores.empty:
+        raise ValueError(f"scores must be a non-empty DataFrame with columns {by!r} and {value!r}")
+    order = list(dict.fromkeys(scores[by]))
+    with book_style():
+        fig, ax = plt.subplots(figsize=(8, 4.6), layout="constrained")
+        groups = [scores.loc[scores[by] == name, value] for name in order]
+        boxes = ax.boxplot(
+            groups, positions=range(len(order)), widths=0.55, showfliers=False, patch_artist=True
+        )
+        for patch, colour in zip(boxes["boxes"], PALETTE, strict=False):
+            patch.set(facecolor=colour, alpha=0.45)
+        sns.stripplot(
+            data=scores, x=by, y=value, order=order, color="0.15", size=3, alpha=0.55, jitter=0.18, ax=ax
+        )
+        if reference:
+            positions = [order.index(name) for name in reference if name in order]
+            values = [reference[name] for name in reference if name in order]
+            ax.scatter(positions, values, marker="D", s=60, color="white", edgecolor="black", zorder=5,
+                       label=reference_label)  # fmt: skip
+            ax.legend(loc="lower left")
+        ax.set_xticks(range(len(order)), order)
+        ax.set_xlabel(by)
+        ax.set_ylabel(f"{value.replace('_', ' ')} (fraction correct)")
+    return fig
+
+
+def plot_curve_bands(
+    band: pd.DataFrame, by: str = "condition", ylabel: str = "test accuracy (fraction correct)"
+):
+    """Mean curve per group against epoch with its confidence band (from ``stats.curve_band``)."""
+    needed = {by, "epoch", "mean", "ci_low", "ci_high"}
+    if not isinstance(band, pd.DataFrame) or not needed <= set(band.columns) or band.empty:
+        raise ValueError(f"band must be a non-empty DataFrame with columns {sorted(needed)}")
+    with book_style():
+        fig, ax = plt.subplots(figsize=(8, 4.6), layout="constrained")
+        for colour, (name, group) in zip(PALETTE, band.groupby(by, sort=False), strict=False):
+            ax.plot(group["epoch"], group["mean"], color=colour, label=name)
+            ax.fill_between(group["epoch"], group["ci_low"], group["ci_high"], color=colour, alpha=0.25, lw=0)
+        ax.set(xlabel="epoch", ylabel=ylabel)
+        ax.legend(title=by, loc="lower right")
+    return fig

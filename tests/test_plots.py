@@ -3,7 +3,14 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from helpers.plots import PALETTE, plot_learning_curves, plot_problems, plot_stacked_kernels
+from helpers.plots import (
+    PALETTE,
+    plot_curve_bands,
+    plot_distributions,
+    plot_learning_curves,
+    plot_problems,
+    plot_stacked_kernels,
+)
 
 
 def history(n=4, offset=0.0):
@@ -94,3 +101,44 @@ def test_plot_stacked_kernels_bad_input():
         plot_stacked_kernels([])
     with pytest.raises(ValueError, match="of one shape"):
         plot_stacked_kernels([np.zeros((2, 5)), np.zeros((5, 5))])
+
+
+def scores_frame():
+    return pd.DataFrame(
+        {
+            "condition": ["standalone"] * 4 + ["fixed=1"] * 4,
+            "test_accuracy": [0.5, 0.8, 0.82, 0.79, 0.81, 0.82, 0.8, 0.83],
+        }
+    )
+
+
+def test_plot_distributions_shows_every_point_and_the_reference():
+    fig = plot_distributions(
+        scores_frame(), reference={"standalone": 0.787, "fixed=1": 0.817, "fixed=9": 0.1}
+    )
+    ax = fig.axes[0]
+    points = sum(len(c.get_offsets()) for c in ax.collections[:-1])
+    assert points == 8
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["standalone", "fixed=1"]
+    reference = ax.collections[-1].get_offsets()
+    assert reference.tolist() == [[0.0, 0.787], [1.0, 0.817]]
+    assert ax.get_legend().get_texts()[0].get_text() == "tutorial's mean"
+    assert ax.get_ylabel() == "test accuracy (fraction correct)"
+
+
+def test_plot_curve_bands():
+    band = pd.DataFrame(
+        {"condition": ["a", "a", "b", "b"], "epoch": [1, 2, 1, 2], "mean": [0.5, 0.6, 0.4, 0.7],
+         "ci_low": [0.45, 0.55, 0.35, 0.65], "ci_high": [0.55, 0.65, 0.45, 0.75]}
+    )  # fmt: skip
+    fig = plot_curve_bands(band)
+    ax = fig.axes[0]
+    assert len(ax.lines) == 2 and len(ax.collections) == 2
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a", "b"]
+
+
+def test_distribution_and_band_plots_bad_input():
+    with pytest.raises(ValueError, match="non-empty DataFrame with columns 'condition' and 'test_accuracy'"):
+        plot_distributions(pd.DataFrame({"condition": []}))
+    with pytest.raises(ValueError, match="non-empty DataFrame with columns"):
+        plot_curve_bands(pd.DataFrame({"epoch": [1]}))
