@@ -9,6 +9,7 @@ last, partial batch of an epoch is padded to full size and masked out of the los
 """
 
 import functools
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -26,6 +27,15 @@ _HIDDEN_ACTIVATIONS = {
     "tanh": (tf.math.tanh, lambda z, a: 1 - a * a),
     "sigmoid": (tf.math.sigmoid, lambda z, a: a * (1 - a)),
 }
+class _ExpectedRetracing(logging.Filter):
+    """Drops TensorFlow's warning about retracing: the engine compiles one program per shape on purpose."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
+tf.get_logger().addFilter(_ExpectedRetracing())
+
 _SMALL = 256  # layers with at most this many kernel entries use broadcast products
 _DENSE_DEFAULTS = {
     "use_bias": True,

@@ -1,3 +1,5 @@
+import logging
+
 import keras
 import numpy as np
 import pandas as pd
@@ -400,3 +402,11 @@ def test_bad_settings(data, kwargs, error, message):
     x, y, *_ = data
     with pytest.raises(error, match=message):
         fit_replicas(models_with_frozen([0]), x, y, **kwargs)
+
+
+def test_many_shapes_log_no_retracing_warning(data, caplog):
+    x, y, *_ = data
+    with caplog.at_level(logging.WARNING, logger="tensorflow"):
+        for n_models in range(1, 8):
+            fit_replicas(models_with_frozen([0] * n_models), x, y, epochs=1, seed=0)
+    assert not [r for r in caplog.records if "retracing" in r.getMessage()]
