@@ -27,6 +27,8 @@ _HIDDEN_ACTIVATIONS = {
     "tanh": (tf.math.tanh, lambda z, a: 1 - a * a),
     "sigmoid": (tf.math.sigmoid, lambda z, a: a * (1 - a)),
 }
+
+
 class _ExpectedRetracing(logging.Filter):
     """Drops TensorFlow's warning about retracing: the engine compiles one program per shape on purpose."""
 
