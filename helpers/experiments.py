@@ -7,9 +7,8 @@ import keras
 import pandas as pd
 
 from helpers._checks import check_int, check_positive_float, check_positive_int
-from helpers.models import build_mlp, copy_model, freeze_first
 from helpers.problems import Problem
-from helpers.replicas import evaluate_replicas, fit_replicas
+from helpers.replicas import Stack, evaluate_stack, train_stack
 
 #: The tutorial's four conditions: no transfer, and transfer with 0, 1 or 2 frozen hidden layers.
 CONDITIONS = ("standalone", "fixed=0", "fixed=1", "fixed=2")
@@ -75,30 +74,38 @@ def run_comparison(
     shape = {"n_features": source.n_features, "n_classes": source.n_classes}
 
     keras.utils.set_random_seed(seed)
-    sources = [build_mlp(hidden_sizes, **shape) for _ in range(repeats if fresh_sources else 1)]
-    fit_replicas(sources, source.X_train, source.y_train, seed=seed, **training)
-    source_scores = evaluate_replicas(sources, source.X_test, source.y_test)
+    n_sources = repeats if fresh_sources else 1
+    sources, _ = train_stack(
+        Stack.initialise(n_sources, hidden_sizes, **shape),
+        source.X_train,
+        source.y_train,
+        seed=seed,
+        **training,
+    )
+    source_scores = evaluate_stack(sources, source.X_test, source.y_test)
 
-    models, rows = [], []
+    stacks, rows = [], []
     for condition, n_frozen in frozen.items():
-        for repeat in range(repeats):
-            if n_frozen is None:
-                model, source_replica = build_mlp(hidden_sizes, **shape), None
-            else:
-                source_replica = repeat if fresh_sources else 0
-                model = freeze_first(copy_model(sources[source_replica]), n_frozen)
-            models.append(model)
-            rows.append({"condition": condition, "replica": repeat, "source_replica": source_replica})
-    history = fit_replicas(
-        models,
+        if n_frozen is None:
+            stacks.append(Stack.initialise(repeats, hidden_sizes, **shape))
+            source_replicas = [None] * repeats
+        else:
+            source_replicas = list(range(repeats)) if fresh_sources else [0] * repeats
+            stacks.append(sources.take(source_replicas).freeze_first(n_frozen))
+        rows += [
+            {"condition": condition, "replica": repeat, "source_replica": source_replica}
+            for repeat, source_replica in enumerate(source_replicas)
+        ]
+    targets, history = train_stack(
+        Stack.concat(stacks),
         target.X_train,
         target.y_train,
         validation_data=(target.X_test, target.y_test),
         seed=seed + 1,
         **training,
     )
-    test = evaluate_replicas(models, target.X_test, target.y_test)
-    train = evaluate_replicas(models, target.X_train, target.y_train)
+    test = evaluate_stack(targets, target.X_test, target.y_test)
+    train = evaluate_stack(targets, target.X_train, target.y_train)
 
     scores = pd.DataFrame(rows).astype({"source_replica": "Int64"})
     scores["test_accuracy"], scores["test_loss"] = test["accuracy"], test["loss"]

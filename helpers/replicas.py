@@ -19,6 +19,7 @@ import pandas as pd
 import tensorflow as tf
 
 from helpers._checks import check_int, check_positive_float, check_positive_int
+from helpers.models import build_mlp
 
 # Each hidden activation with its derivative, written in terms of its input z and output a.
 _HIDDEN_ACTIVATIONS = {
@@ -313,6 +314,204 @@ def _trainer(activations: tuple[str, ...], epochs: int, n_batches: int, batch_si
     return tf.function(train, jit_compile=True, autograph=False)
 
 
+@dataclass
+class Stack:
+    """R MLPs of one structure as stacked arrays: what the engine trains.
+
+    ``kernels[l]`` has shape (R, inputs, units) and ``biases[l]`` (R, units) for layer l;
+    ``trainable[r, l]`` says whether replica r may change layer l; ``activations`` names each
+    layer's activation (the last must be softmax).
+    """
+
+    kernels: list[np.ndarray]
+    biases: list[np.ndarray]
+    trainable: np.ndarray
+    activations: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        self.kernels = [np.asarray(k, dtype="float32") for k in self.kernels]
+        self.biases = [np.asarray(b, dtype="float32") for b in self.biases]
+        self.trainable = np.asarray(self.trainable, dtype=bool)
+        self.activations = tuple(self.activations)
+        n_layers = len(self.activations)
+        if not (len(self.kernels) == len(self.biases) == n_layers >= 1):
+            raise ValueError("a Stack needs one kernel, one bias and one activation per layer")
+        n_replicas = self.kernels[0].shape[0]
+        for i, (kernel, bias) in enumerate(zip(self.kernels, self.biases, strict=True)):
+            width = self.kernels[i - 1].shape[2] if i else kernel.shape[1]
+            if (
+                kernel.ndim != 3
+                or kernel.shape[:2] != (n_replicas, width)
+                or bias.shape != (n_replicas, kernel.shape[2])
+            ):
+                raise ValueError(
+                    f"layer {i}: kernel {kernel.shape} and bias {bias.shape} do not fit the stack"
+                )
+        if self.trainable.shape != (n_replicas, n_layers):
+            raise ValueError(f"trainable must have shape (R, layers) = {(n_replicas, n_layers)}")
+        for activation in self.activations[:-1]:
+            if activation not in _HIDDEN_ACTIVATIONS:
+                raise ValueError(
+                    f"hidden activation {activation!r} is not one of {sorted(_HIDDEN_ACTIVATIONS)}"
+                )
+        if self.activations[-1] != "softmax":
+            raise ValueError(f"the output layer must use softmax, got {self.activations[-1]!r}")
+
+    @property
+    def n_replicas(self) -> int:
+        """How many models the stack holds."""
+        return self.kernels[0].shape[0]
+
+    @property
+    def structure(self) -> _Structure:
+        """Input width, layer widths and activations, shared by every replica."""
+        return _Structure(self.kernels[0].shape[1], tuple(k.shape[2] for k in self.kernels), self.activations)
+
+    @classmethod
+    def from_models(cls, models: Sequence[keras.Sequential]) -> "Stack":
+        """Stack the weights and trainable flags of Keras models of one structure."""
+        structure = _shared_structure(models)
+        layers = list(zip(*(model.layers for model in models), strict=True))
+        return cls(
+            kernels=[np.stack([layer.kernel.numpy() for layer in layer_i]) for layer_i in layers],
+            biases=[np.stack([layer.bias.numpy() for layer in layer_i]) for layer_i in layers],
+            trainable=[[model.trainable and layer.trainable for layer in model.layers] for model in models],
+            activations=structure.activations,
+        )
+
+    @classmethod
+    def initialise(
+        cls, n_replicas: int, hidden_sizes: Sequence[int] = (5, 5), *, n_features: int = 2, n_classes: int = 3
+    ) -> "Stack":
+        """New replicas of ``build_mlp(hidden_sizes)``, drawn with its layers' own initialisers."""
+        n_replicas = check_positive_int("n_replicas", n_replicas)
+        template = build_mlp(hidden_sizes, n_features=n_features, n_classes=n_classes)
+        # An unseeded Keras initialiser repeats its values call after call: give each layer's
+        # initialiser a seed generator (seeded from NumPy's global state) so that every call draws anew.
+        generator = keras.random.SeedGenerator(int(np.random.randint(0, 2**31 - 1)))
+        kernels, biases = [], []
+        for layer in template.layers:
+            shape = tuple(layer.kernel.shape)
+            draws = []
+            for init, layer_shape in ((layer.kernel_initializer, shape), (layer.bias_initializer, shape[1:])):
+                config = init.get_config()
+                fresh = type(init).from_config({**config, "seed": generator}) if "seed" in config else init
+                draws.append(np.stack([fresh(layer_shape) for _ in range(n_replicas)]))
+            kernels.append(draws[0])
+            biases.append(draws[1])
+        activations = tuple(layer.get_config()["activation"] for layer in template.layers)
+        return cls(kernels, biases, np.ones((n_replicas, len(kernels)), bool), activations)
+
+    def take(self, indices: Sequence[int]) -> "Stack":
+        """A new stack of the replicas at ``indices`` (repeats allowed), weights copied."""
+        indices = np.asarray(indices, dtype=int)
+        if indices.ndim != 1 or len(indices) == 0 or indices.min() < 0 or indices.max() >= self.n_replicas:
+            raise ValueError(f"indices must be a non-empty list of replicas in 0..{self.n_replicas - 1}")
+        return Stack(
+            [k[indices] for k in self.kernels],
+            [b[indices] for b in self.biases],
+            self.trainable[indices],
+            self.activations,
+        )
+
+    def freeze_first(self, n_frozen: int) -> "Stack":
+        """A copy with the first ``n_frozen`` hidden layers frozen in every replica, the rest trainable."""
+        n_frozen = check_int("n_frozen", n_frozen, 0, len(self.kernels) - 1)
+        trainable = np.ones_like(self.trainable)
+        trainable[:, :n_frozen] = False
+        return Stack(
+            [k.copy() for k in self.kernels], [b.copy() for b in self.biases], trainable, self.activations
+        )
+
+    @staticmethod
+    def concat(stacks: Sequence["Stack"]) -> "Stack":
+        """One stack holding the replicas of several stacks of one structure, in order."""
+        if not stacks or any(s.structure != stacks[0].structure for s in stacks):
+            raise ValueError("stacks must be a non-empty sequence of stacks of one structure")
+        return Stack(
+            [np.concatenate([s.kernels[i] for s in stacks]) for i in range(len(stacks[0].kernels))],
+            [np.concatenate([s.biases[i] for s in stacks]) for i in range(len(stacks[0].biases))],
+            np.concatenate([s.trainable for s in stacks]),
+            stacks[0].activations,
+        )
+
+    def write_to(self, models: Sequence[keras.Sequential]) -> None:
+        """Write the weights into the models' trainable layers (the stack's replica r into model r)."""
+        if len(models) != self.n_replicas or _shared_structure(models) != self.structure:
+            raise ValueError("models must match the stack: one model of the same structure per replica")
+        for r, model in enumerate(models):
+            for i, layer in enumerate(model.layers):
+                if model.trainable and layer.trainable:
+                    layer.kernel.assign(self.kernels[i][r])
+                    layer.bias.assign(self.biases[i][r])
+
+    def _tensors(self) -> tuple[list[tf.Tensor], list[tf.Tensor]]:
+        """Interleaved kernels and biases, and for each a mask of the replicas where it is frozen."""
+        params, frozen = [], []
+        for i, (kernel, bias) in enumerate(zip(self.kernels, self.biases, strict=True)):
+            keep = ~self.trainable[:, i]
+            params += [tf.constant(kernel), tf.constant(bias)]
+            frozen += [tf.constant(keep[:, None, None]), tf.constant(keep[:, None])]
+        return params, frozen
+
+
+def train_stack(
+    stack: Stack,
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    epochs: int = 100,
+    batch_size: int = 32,
+    learning_rate: float = 0.01,
+    validation_data: tuple[np.ndarray, np.ndarray] | None = None,
+    seed: int | None = None,
+    shuffles: np.ndarray | None = None,
+) -> tuple[Stack, pd.DataFrame]:
+    """Train every replica of ``stack`` (see :func:`fit_replicas`); the trained stack and the history."""
+    if not isinstance(stack, Stack):
+        raise TypeError(f"stack must be a Stack, got {type(stack).__name__}")
+    epochs = check_positive_int("epochs", epochs)
+    batch_size = check_positive_int("batch_size", batch_size)
+    learning_rate = check_positive_float("learning_rate", learning_rate)
+    structure = stack.structure
+    x, y = _check_data(x, y, structure.n_inputs, structure.units[-1], "")
+    validate = validation_data is not None
+    if validate:
+        if not isinstance(validation_data, tuple | list) or len(validation_data) != 2:
+            raise ValueError("validation_data must be a pair (x_val, y_val)")
+        x_val, y_val = _check_data(
+            *validation_data, structure.n_inputs, structure.units[-1], "validation_data"
+        )
+    else:
+        x_val, y_val = x[:1], y[:1]
+    n, n_replicas = len(x), stack.n_replicas
+    n_batches = -(-n // batch_size)
+    if shuffles is None:
+        if seed is None:
+            seed = int(np.random.randint(0, 2**31 - 1))
+        seed = check_int("seed", seed, 0)
+        shuffles = _padded_shuffles(epochs, n_replicas, n, n_batches * batch_size, seed)
+    else:
+        shuffles = _check_shuffles(shuffles, epochs, n_replicas, n, n_batches * batch_size)
+
+    params, frozen = stack._tensors()
+    train = _trainer(structure.activations, epochs, n_batches, batch_size, validate)
+    trained, history = train(
+        params,
+        frozen,
+        tf.constant(x),
+        tf.constant(y),
+        tf.constant(shuffles),
+        tf.constant(n, tf.int32),
+        tf.constant(learning_rate, tf.float32),
+        tf.constant(x_val),
+        tf.constant(y_val),
+    )
+    arrays = [p.numpy() for p in trained]
+    result = Stack(arrays[0::2], arrays[1::2], stack.trainable.copy(), stack.activations)
+    return result, _history_frame(history.numpy(), validate)
+
+
 def fit_replicas(
     models: Sequence[keras.Sequential],
     x: np.ndarray,
@@ -334,71 +533,18 @@ def fit_replicas(
     models. Returns the history: one row per (replica, epoch) with ``loss`` and ``accuracy``,
     and ``val_loss`` and ``val_accuracy`` when ``validation_data`` is given.
     """
-    epochs = check_positive_int("epochs", epochs)
-    batch_size = check_positive_int("batch_size", batch_size)
+    check_positive_int("epochs", epochs)
+    check_positive_int("batch_size", batch_size)
     learning_rate = check_positive_float("learning_rate", learning_rate)
-    structure = _shared_structure(models)
+    stack = Stack.from_models(models)
     for i, model in enumerate(models):
         _check_compiled(model, i, learning_rate)
-    x, y = _check_data(x, y, structure.n_inputs, structure.units[-1], "")
-    validate = validation_data is not None
-    if validate:
-        if not isinstance(validation_data, tuple | list) or len(validation_data) != 2:
-            raise ValueError("validation_data must be a pair (x_val, y_val)")
-        x_val, y_val = _check_data(
-            *validation_data, structure.n_inputs, structure.units[-1], "validation_data"
-        )
-    else:
-        x_val, y_val = x[:1], y[:1]
-    n, n_replicas = len(x), len(models)
-    n_batches = -(-n // batch_size)
-    if shuffles is None:
-        if seed is None:
-            seed = int(np.random.randint(0, 2**31 - 1))
-        seed = check_int("seed", seed, 0)
-        shuffles = _padded_shuffles(epochs, n_replicas, n, n_batches * batch_size, seed)
-    else:
-        shuffles = _check_shuffles(shuffles, epochs, n_replicas, n, n_batches * batch_size)
-
-    params, frozen = _stack(models)
-    train = _trainer(structure.activations, epochs, n_batches, batch_size, validate)
-    trained, history = train(
-        params,
-        frozen,
-        tf.constant(x),
-        tf.constant(y),
-        tf.constant(shuffles),
-        tf.constant(n, tf.int32),
-        tf.constant(learning_rate, tf.float32),
-        tf.constant(x_val),
-        tf.constant(y_val),
-    )
-    _unstack(models, [p.numpy() for p in trained])
-    return _history_frame(history.numpy(), validate)
-
-
-def _stack(models: Sequence[keras.Sequential]) -> tuple[list[tf.Tensor], list[tf.Tensor]]:
-    """Stacked kernels and biases, and for each a mask of the replicas where it is frozen."""
-    params, frozen = [], []
-    for i in range(len(models[0].layers)):
-        layers = [model.layers[i] for model in models]
-        keep = np.array(
-            [not (model.trainable and layer.trainable) for model, layer in zip(models, layers, strict=True)]
-        )
-        params.append(tf.constant(np.stack([layer.kernel.numpy() for layer in layers])))
-        params.append(tf.constant(np.stack([layer.bias.numpy() for layer in layers])))
-        frozen.append(tf.constant(keep[:, None, None]))
-        frozen.append(tf.constant(keep[:, None]))
-    return params, frozen
-
-
-def _unstack(models: Sequence[keras.Sequential], params: list[np.ndarray]) -> None:
-    """Write the trained weights back into the models' trainable layers."""
-    for r, model in enumerate(models):
-        for i, layer in enumerate(model.layers):
-            if model.trainable and layer.trainable:
-                layer.kernel.assign(params[2 * i][r])
-                layer.bias.assign(params[2 * i + 1][r])
+    trained, history = train_stack(
+        stack, x, y, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
+        validation_data=validation_data, seed=seed, shuffles=shuffles,
+    )  # fmt: skip
+    trained.write_to(models)
+    return history
 
 
 def _history_frame(history: np.ndarray, validate: bool) -> pd.DataFrame:
@@ -416,15 +562,26 @@ def _history_frame(history: np.ndarray, validate: bool) -> pd.DataFrame:
     return frame
 
 
-def evaluate_replicas(models: Sequence[keras.Sequential], x: np.ndarray, y: np.ndarray) -> pd.DataFrame:
-    """Loss and accuracy of each model on ``(x, y)``, as ``model.evaluate`` gives them; one row each."""
-    structure = _shared_structure(models)
+def evaluate_stack(stack: Stack, x: np.ndarray, y: np.ndarray) -> pd.DataFrame:
+    """Loss and accuracy of each replica on ``(x, y)``, as ``model.evaluate`` gives them; one row each."""
+    if not isinstance(stack, Stack):
+        raise TypeError(f"stack must be a Stack, got {type(stack).__name__}")
+    structure = stack.structure
     x, y = _check_data(x, y, structure.n_inputs, structure.units[-1], "")
-    params, _ = _stack(models)
+    params, _ = stack._tensors()
     loss, accuracy = _evaluate(params, tf.constant(x), tf.constant(y), structure.activations)
     return pd.DataFrame(
-        {"replica": np.arange(len(models)), "loss": loss.numpy().astype(float), "accuracy": accuracy.numpy()}
+        {
+            "replica": np.arange(stack.n_replicas),
+            "loss": loss.numpy().astype(float),
+            "accuracy": accuracy.numpy(),
+        }
     ).astype({"accuracy": float})
+
+
+def evaluate_replicas(models: Sequence[keras.Sequential], x: np.ndarray, y: np.ndarray) -> pd.DataFrame:
+    """Loss and accuracy of each model on ``(x, y)``, as ``model.evaluate`` gives them; one row each."""
+    return evaluate_stack(Stack.from_models(models), x, y)
 
 
 # A single forward pass: compiling it with XLA would cost more time than it saves.

@@ -7,7 +7,14 @@ import pytest
 
 from helpers.models import build_mlp, freeze_first
 from helpers.problems import make_problem
-from helpers.replicas import draw_shuffles, evaluate_replicas, fit_replicas
+from helpers.replicas import (
+    Stack,
+    draw_shuffles,
+    evaluate_replicas,
+    evaluate_stack,
+    fit_replicas,
+    train_stack,
+)
 
 METRICS = ["loss", "accuracy", "val_loss", "val_accuracy"]
 
@@ -410,3 +417,92 @@ def test_many_shapes_log_no_retracing_warning(data, caplog):
         for n_models in range(1, 8):
             fit_replicas(models_with_frozen([0] * n_models), x, y, epochs=1, seed=0)
     assert not [r for r in caplog.records if "retracing" in r.getMessage()]
+
+
+def test_stack_round_trip_with_models():
+    models = models_with_frozen([0, 2, 1])
+    stack = Stack.from_models(models)
+    assert stack.n_replicas == 3 and [k.shape for k in stack.kernels] == [(3, 2, 5), (3, 5, 5), (3, 5, 3)]
+    assert stack.trainable.tolist() == [[True] * 3, [False, False, True], [False, True, True]]
+    assert str(stack.structure) == "2 inputs -> 5-5-3 (relu, relu, softmax)"
+    fresh = models_with_frozen([0, 0, 0], seed=8)
+    stack.write_to(fresh)
+    for a, b in zip(weights(models), weights(fresh), strict=True):
+        for u, v in zip(a, b, strict=True):
+            assert np.array_equal(u, v)
+
+
+def test_train_stack_equals_fit_replicas(data):
+    x, y, x_val, y_val = data
+    models = models_with_frozen([0, 1, 2])
+    stack = Stack.from_models(models)
+    trained, history = train_stack(stack, x, y, epochs=3, seed=5, validation_data=(x_val, y_val))
+    expected = fit_replicas(models, x, y, epochs=3, seed=5, validation_data=(x_val, y_val))
+    pd.testing.assert_frame_equal(history, expected)
+    assert_untouched(weights(models), [_as_models(trained)[r] for r in range(3)])
+    assert np.array_equal(trained.kernels[0][2], stack.kernels[0][2]), "frozen layer moved"
+    scores = evaluate_stack(trained, x_val, y_val)
+    pd.testing.assert_frame_equal(scores, evaluate_replicas(models, x_val, y_val))
+
+
+def _as_models(stack):
+    models = models_with_frozen([0] * stack.n_replicas, seed=99)
+    stack.write_to(models)
+    return models
+
+
+def test_initialise_uses_the_layers_initialisers():
+    keras.utils.set_random_seed(0)
+    stack = Stack.initialise(400)
+    assert stack.trainable.all() and stack.activations == ("relu", "relu", "softmax")
+    he_limit, glorot_limit = np.sqrt(6 / 2), np.sqrt(6 / (5 + 3))
+    assert np.abs(stack.kernels[0]).max() <= he_limit and np.abs(stack.kernels[0]).max() > 0.95 * he_limit
+    assert (
+        np.abs(stack.kernels[2]).max() <= glorot_limit
+        and np.abs(stack.kernels[2]).max() > 0.95 * glorot_limit
+    )
+    assert all((b == 0).all() for b in stack.biases)
+    assert not np.array_equal(stack.kernels[0][0], stack.kernels[0][1])
+    keras.utils.set_random_seed(0)
+    assert np.array_equal(Stack.initialise(400).kernels[1], stack.kernels[1])
+
+
+def test_take_freeze_and_concat():
+    keras.utils.set_random_seed(1)
+    a, b = Stack.initialise(2), Stack.initialise(3)
+    taken = a.take([1, 1, 0])
+    assert taken.n_replicas == 3 and np.array_equal(taken.kernels[0][0], a.kernels[0][1])
+    frozen = taken.freeze_first(1)
+    assert frozen.trainable.tolist() == [[False, True, True]] * 3
+    assert taken.trainable.all(), "freeze_first returns a copy"
+    both = Stack.concat([frozen, b])
+    assert both.n_replicas == 6 and both.trainable[:3, 0].sum() == 0 and both.trainable[3:].all()
+    with pytest.raises(ValueError, match=r"indices must be a non-empty list of replicas in 0\.\.1"):
+        a.take([2])
+    with pytest.raises(ValueError, match=r"n_frozen must be in 0\.\.2, got 3"):
+        a.freeze_first(3)
+    with pytest.raises(ValueError, match="one structure"):
+        Stack.concat([a, Stack.initialise(1, (4,))])
+
+
+def test_bad_stacks():
+    keras.utils.set_random_seed(1)
+    good = Stack.initialise(2)
+    with pytest.raises(ValueError, match="one kernel, one bias and one activation per layer"):
+        Stack(good.kernels[:2], good.biases, good.trainable, good.activations)
+    with pytest.raises(ValueError, match="layer 1: kernel"):
+        Stack(
+            [good.kernels[0], good.kernels[0], good.kernels[2]], good.biases, good.trainable, good.activations
+        )
+    with pytest.raises(ValueError, match=r"trainable must have shape \(R, layers\) = \(2, 3\)"):
+        Stack(good.kernels, good.biases, good.trainable[:, :2], good.activations)
+    with pytest.raises(ValueError, match="output layer must use softmax"):
+        Stack(good.kernels, good.biases, good.trainable, ("relu", "relu", "relu"))
+    with pytest.raises(ValueError, match="hidden activation 'elu'"):
+        Stack(good.kernels, good.biases, good.trainable, ("elu", "relu", "softmax"))
+    with pytest.raises(ValueError, match="models must match the stack"):
+        good.write_to(models_with_frozen([0]))
+    with pytest.raises(TypeError, match="stack must be a Stack"):
+        train_stack("stack", np.zeros((2, 2)), np.eye(3)[:2])
+    with pytest.raises(TypeError, match="stack must be a Stack"):
+        evaluate_stack([], np.zeros((2, 2)), np.eye(3)[:2])
