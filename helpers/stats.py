@@ -164,6 +164,31 @@ def compare_to(
     return result
 
 
+def _std_ratio(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
+    return np.std(x, axis=axis, ddof=1) / np.std(y, axis=axis, ddof=1)
+
+
+def spread_ratio(
+    frame: pd.DataFrame,
+    name: str,
+    reference: str,
+    value: str = "test_accuracy",
+    by: str = "condition",
+    confidence_level: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float, float]:
+    """The ratio of standard deviations, ``name`` over ``reference``, with a percentile bootstrap interval."""
+    confidence_level = _check_level(confidence_level)
+    groups = _groups(frame, value, by, [name, reference])
+    x, y = groups[name], groups[reference]
+    if len(x) < 2 or len(y) < 2 or np.ptp(y) == 0:
+        raise ValueError(
+            f"a spread ratio needs two or more scores in each group and a spread in {reference!r}"
+        )
+    low, high = _two_sample_interval(_std_ratio, x, y, confidence_level, seed)
+    return float(_std_ratio(x, y)), low, high
+
+
 def verdict(low: float, high: float, threshold: float = 0.0) -> str:
     """'holds' if an interval lies above ``threshold``, 'does not hold' if below, else 'inconclusive'."""
     if not low <= high:

@@ -10,6 +10,7 @@ from helpers.stats import (
     curve_band,
     epochs_to_reach,
     mean_interval,
+    spread_ratio,
     summarize,
     verdict,
 )
@@ -189,3 +190,24 @@ def test_other_bad_input(scores):
         curve_band(scores, metric="test_accuracy")
     with pytest.raises(ValueError, match="history has no column 'epoch'"):
         epochs_to_reach(scores, 0.5, metric="test_accuracy")
+
+
+def test_spread_ratio_matches_numpy_and_scipy(scores):
+    ratio, low, high = spread_ratio(scores, "b", "a", seed=4)
+    assert ratio == pytest.approx(np.std(B, ddof=1) / np.std(A, ddof=1))
+    direct = stats.bootstrap(
+        (np.array(B), np.array(A)), lambda x, y, axis: x.std(axis=axis, ddof=1) / y.std(axis=axis, ddof=1),
+        n_resamples=N_RESAMPLES, method="percentile", vectorized=True, rng=np.random.default_rng(4),
+    )  # fmt: skip
+    assert (low, high) == pytest.approx((direct.confidence_interval.low, direct.confidence_interval.high))
+    assert low < ratio < high
+
+
+def test_spread_ratio_bad_input(scores):
+    with pytest.raises(ValueError, match="unknown condition"):
+        spread_ratio(scores, "b", "standalone")
+    flat = scores.assign(test_accuracy=0.5)
+    with pytest.raises(ValueError, match="a spread in 'a'"):
+        spread_ratio(flat, "b", "a")
+    with pytest.raises(ValueError, match="confidence_level"):
+        spread_ratio(scores, "b", "a", confidence_level=2)
