@@ -3,6 +3,7 @@
 import contextlib
 from collections.abc import Iterator, Mapping, Sequence
 
+import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -27,8 +28,15 @@ _RC = {
 @contextlib.contextmanager
 def book_style() -> Iterator[None]:
     """The style shared by every figure of the book: white grid, colour-blind palette."""
-    with sns.axes_style("whitegrid"), sns.color_palette(PALETTE), plt.rc_context(_RC):
-        yield
+    # Save and restore only the keys set here: matplotlib's rc_context restores every
+    # setting, which in Jupyter stops figures after the first from being displayed.
+    saved = {key: mpl.rcParams[key] for key in _RC}
+    with sns.axes_style("whitegrid"), sns.color_palette(PALETTE):
+        mpl.rcParams.update(_RC)
+        try:
+            yield
+        finally:
+            mpl.rcParams.update(saved)
 
 
 def plot_problems(problems: Sequence[Problem], titles: Sequence[str] | None = None) -> Figure:
@@ -177,7 +185,7 @@ def plot_distributions(
             values = [reference[name] for name in reference if name in order]
             ax.scatter(positions, values, marker="D", s=60, color="white", edgecolor="black", zorder=5,
                        label=reference_label)  # fmt: skip
-            ax.legend(loc="lower left")
+            ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), frameon=False)  # above: never over a point
         ax.set_xticks(range(len(order)), order)
         ax.set_xlabel(by)
         ax.set_ylabel(f"{value.replace('_', ' ')} (fraction correct)")

@@ -142,3 +142,21 @@ def test_distribution_and_band_plots_bad_input():
         plot_distributions(pd.DataFrame({"condition": []}))
     with pytest.raises(ValueError, match="non-empty DataFrame with columns"):
         plot_curve_bands(pd.DataFrame({"epoch": [1]}))
+
+
+def test_every_figure_of_a_notebook_is_displayed():
+    """In Jupyter, a second and third figure must show too (a global rc reset once hid them)."""
+    nbformat = pytest.importorskip("nbformat")
+    from nbclient import NotebookClient
+
+    cells = [
+        "import helpers, pandas as pd\nfrom helpers.plots import plot_distributions\n"
+        "df = pd.DataFrame({'condition': list('aabb'), 'test_accuracy': [0.5, 0.6, 0.7, 0.8]})\n"
+        "fig = plot_distributions(df)",
+        "fig = plot_distributions(df)",
+        "import matplotlib.pyplot as plt\nfig, ax = plt.subplots()",
+    ]
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    NotebookClient(notebook, kernel_name="python3", timeout=120).execute()
+    for cell in notebook.cells:
+        assert any("image/png" in output.get("data", {}) for output in cell.outputs), cell.source

@@ -67,6 +67,12 @@ def test_compare_to_matches_scipy_and_statsmodels(scores):
     assert table.loc["b", "mean_difference"] == pytest.approx(np.mean(B) - np.mean(A))
 
 
+def test_compare_to_without_effect_size(scores):
+    full, lean = compare_to(scores, "a"), compare_to(scores, "a", effect_size=False)
+    assert "cliffs_delta" not in lean.columns
+    pd.testing.assert_frame_equal(lean, full[lean.columns])
+
+
 def test_cliffs_delta_counts_wins_and_losses(scores):
     table = compare_to(scores, "a")
     for name, values in (("b", B), ("c", C)):
