@@ -224,11 +224,14 @@ def curve_band(
     return band.drop(columns="sem")
 
 
-def epochs_to_reach(history: pd.DataFrame, level: float, metric: str = "val_accuracy") -> pd.Series:
-    """Per replica, the first epoch whose ``metric`` reaches ``level``; NaN where it never does."""
-    for column in (metric, "replica", "epoch"):
+def epochs_to_reach(
+    history: pd.DataFrame, level: float, metric: str = "val_accuracy", by: str | None = None
+) -> pd.Series:
+    """Per replica (and ``by`` group): the first epoch whose ``metric`` reaches ``level``, NaN if none."""
+    keys = ["replica"] if by is None else [by, "replica"]
+    for column in (metric, "epoch", *keys):
         if column not in history.columns:
             raise ValueError(f"history has no column {column!r}")
-    reached = history[history[metric] >= level]
-    first = reached.groupby("replica")["epoch"].min()
-    return first.reindex(pd.unique(history["replica"])).astype(float).rename("epochs")
+    every = history[keys].drop_duplicates().set_index(keys).index
+    first = history[history[metric] >= level].groupby(keys, sort=False)["epoch"].min()
+    return first.reindex(every).astype(float).rename("epochs")

@@ -15,9 +15,30 @@ import jupytext
 from nbclient import NotebookClient
 
 
+def _keep_cell_ids(notebook, ipynb_path: Path) -> None:
+    """Reuse the stored notebook's cell ids (by source, then by position) so diffs show real changes."""
+    if not ipynb_path.is_file():
+        return
+    old_cells = jupytext.read(ipynb_path).cells
+    by_source = {cell.source: cell.id for cell in old_cells}
+    used = set()
+    for position, cell in enumerate(notebook.cells):
+        candidate = by_source.get(cell.source)
+        if (
+            candidate is None
+            and position < len(old_cells)
+            and old_cells[position].cell_type == cell.cell_type
+        ):
+            candidate = old_cells[position].id
+        if candidate is not None and candidate not in used:
+            cell.id = candidate
+            used.add(candidate)
+
+
 def execute(md_path: Path) -> float:
     """Execute one chapter and write its outputs to the paired notebook; the seconds taken."""
     notebook = jupytext.read(md_path)
+    _keep_cell_ids(notebook, md_path.with_suffix(".ipynb"))
     start = time.perf_counter()
     NotebookClient(
         notebook,

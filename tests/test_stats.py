@@ -150,6 +150,9 @@ def test_epochs_to_reach():
     )
     first = epochs_to_reach(history, 0.75)
     assert first.loc[0] == 2 and np.isnan(first.loc[1])
+    grouped = epochs_to_reach(history.assign(condition=["b"] * 3 + ["a"] * 3), 0.55, by="condition")
+    assert grouped.index.tolist() == [("b", 0), ("a", 1)]
+    assert grouped.tolist() == [2.0, 3.0]
 
 
 @pytest.mark.parametrize("level", [0, 1, -0.5, 1.5, "0.95", True])
