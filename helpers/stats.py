@@ -193,6 +193,43 @@ def spread_ratio(
     return float(_std_ratio(x, y)), low, high
 
 
+def _gain_difference(a, b, c, d, axis=-1):
+    return (np.mean(a, axis=axis) - np.mean(b, axis=axis)) - (np.mean(c, axis=axis) - np.mean(d, axis=axis))
+
+
+def gain_difference(
+    first: pd.DataFrame,
+    second: pd.DataFrame,
+    name: str,
+    reference: str,
+    value: str = "test_accuracy",
+    by: str = "condition",
+    confidence_level: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float, float]:
+    """How much larger the gain of ``name`` over ``reference`` is in ``first`` than in ``second``.
+
+    The gain is a difference of means; the result is the difference of the two gains with a
+    percentile bootstrap interval that resamples all four groups independently.
+    """
+    confidence_level = _check_level(confidence_level)
+    a, b = _groups(first, value, by, [name, reference]).values()
+    c, d = _groups(second, value, by, [name, reference]).values()
+    estimate = float(_gain_difference(a, b, c, d))
+    if all(np.ptp(g) == 0 for g in (a, b, c, d)):
+        return estimate, estimate, estimate
+    result = stats.bootstrap(
+        (a, b, c, d),
+        _gain_difference,
+        confidence_level=confidence_level,
+        n_resamples=N_RESAMPLES,
+        method="percentile",
+        vectorized=True,
+        rng=np.random.default_rng(seed),
+    )
+    return estimate, float(result.confidence_interval.low), float(result.confidence_interval.high)
+
+
 def verdict(low: float, high: float, threshold: float = 0.0) -> str:
     """'holds' if an interval lies above ``threshold``, 'does not hold' if below, else 'inconclusive'."""
     if not low <= high:

@@ -9,6 +9,7 @@ from helpers.stats import (
     compare_to,
     curve_band,
     epochs_to_reach,
+    gain_difference,
     mean_interval,
     spread_ratio,
     summarize,
@@ -220,3 +221,33 @@ def test_spread_ratio_bad_input(scores):
         spread_ratio(flat, "b", "a")
     with pytest.raises(ValueError, match="confidence_level"):
         spread_ratio(scores, "b", "a", confidence_level=2)
+
+
+def test_gain_difference_matches_means_and_scipy(scores):
+    other = scores.assign(test_accuracy=scores["test_accuracy"][::-1].to_numpy())
+    estimate, low, high = gain_difference(scores, other, "b", "a", seed=5)
+
+    def gain(f):
+        return (
+            f.loc[f.condition == "b", "test_accuracy"].mean()
+            - f.loc[f.condition == "a", "test_accuracy"].mean()
+        )
+
+    assert estimate == pytest.approx(gain(scores) - gain(other))
+    samples = [
+        f.loc[f.condition == c, "test_accuracy"].to_numpy() for f in (scores, other) for c in ("b", "a")
+    ]
+    direct = stats.bootstrap(
+        samples, lambda a, b, c, d, axis: a.mean(axis) - b.mean(axis) - c.mean(axis) + d.mean(axis),
+        n_resamples=N_RESAMPLES, method="percentile", vectorized=True, rng=np.random.default_rng(5),
+    )  # fmt: skip
+    assert (low, high) == pytest.approx((direct.confidence_interval.low, direct.confidence_interval.high))
+
+
+def test_gain_difference_of_identical_frames_is_zero(scores):
+    estimate, low, high = gain_difference(scores, scores, "b", "a")
+    assert estimate == 0 and low < 0 < high
+    with pytest.raises(ValueError, match="unknown condition"):
+        gain_difference(scores, scores, "fixed=1", "a")
+    with pytest.raises(ValueError, match="confidence_level"):
+        gain_difference(scores, scores, "b", "a", confidence_level=0)
