@@ -1,6 +1,7 @@
 """Argument checks shared by the helpers; each raises with a clear message."""
 
 import numbers
+from collections.abc import Sequence
 
 
 def check_int(name: str, value: object, low: int | None = None, high: int | None = None) -> int:
@@ -27,3 +28,13 @@ def check_positive_float(name: str, value: object) -> float:
     if not 0 < value < float("inf"):
         raise ValueError(f"{name} must be a finite number above 0, got {value}")
     return value
+
+
+def check_indices(name: str, values: object, size: int) -> list[int]:
+    """Return ``values`` as a list of distinct indices into a sequence of ``size`` items."""
+    if isinstance(values, int | str) or not isinstance(values, Sequence) or len(values) == 0:
+        raise TypeError(f"{name} must be a non-empty sequence of indices, got {values!r}")
+    indices = [check_int(f"{name}[{k}]", value, 0, size - 1) for k, value in enumerate(values)]
+    if len(set(indices)) != len(indices):
+        raise ValueError(f"{name} must not repeat an index, got {list(values)}")
+    return indices

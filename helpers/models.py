@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import keras
+import numpy as np
 
-from helpers._checks import check_int, check_positive_int
+from helpers._checks import check_indices, check_int, check_positive_int
 
 
 def build_mlp(
@@ -46,6 +47,68 @@ def freeze_first(model: keras.Model, n_frozen: int) -> keras.Model:
     for i, layer in enumerate(model.layers):
         layer.trainable = i >= n_frozen
     return model
+
+
+def fresh_initializer(initializer: keras.initializers.Initializer, seed: keras.random.SeedGenerator):
+    """A copy of a Keras initialiser that draws anew at every call from ``seed``.
+
+    An unseeded Keras initialiser repeats its values call after call; one driven by a
+    seed generator does not.
+    """
+    config = initializer.get_config()
+    return type(initializer).from_config({**config, "seed": seed}) if "seed" in config else initializer
+
+
+def seed_generator() -> keras.random.SeedGenerator:
+    """A seed generator seeded from NumPy's global state (which keras.utils.set_random_seed sets)."""
+    return keras.random.SeedGenerator(int(np.random.randint(0, 2**31 - 1)))
+
+
+def reinitialise(model: keras.Model, layers: Sequence[int]) -> keras.Model:
+    """Draw new weights for the layers at ``layers`` (indices) with their own initialisers."""
+    n_layers = len(hidden_layers(model)) + 1
+    indices = check_indices("layers", layers, n_layers)
+    seed = seed_generator()
+    for i in indices:
+        layer = model.layers[i]
+        layer.kernel.assign(fresh_initializer(layer.kernel_initializer, seed)(tuple(layer.kernel.shape)))
+        layer.bias.assign(fresh_initializer(layer.bias_initializer, seed)(tuple(layer.bias.shape)))
+    return model
+
+
+def insert_layer(
+    model: keras.Sequential,
+    index: int,
+    units: int,
+    *,
+    activation: str = "relu",
+    kernel_initializer: str = "he_uniform",
+) -> keras.Sequential:
+    """A new model with a randomly initialised Dense layer before layer ``index``, weights copied.
+
+    Every other layer keeps its weights and ``trainable`` flag; the new layer is trainable.
+    If ``units`` differs from the width that the next layer expects, that layer is drawn
+    anew with its own initialisers. The new model is not compiled.
+    """
+    n_layers = len(hidden_layers(model)) + 1
+    index = check_int("index", index, 0, n_layers - 1)
+    units = check_positive_int("units", units)
+    new = keras.layers.Dense(
+        units, activation=activation, kernel_initializer=kernel_initializer, name="inserted"
+    )
+    copies = [type(layer).from_config(layer.get_config()) for layer in model.layers]
+    inserted = keras.Sequential(
+        [keras.Input(shape=model.input_shape[1:]), *copies[:index], new, *copies[index:]], name=model.name
+    )
+    seed = seed_generator()
+    new.kernel.assign(fresh_initializer(new.kernel_initializer, seed)(tuple(new.kernel.shape)))
+    for old, copy in zip(model.layers, copies, strict=True):
+        copy.trainable = old.trainable
+        if copy.kernel.shape == old.kernel.shape:
+            copy.set_weights(old.get_weights())
+        else:
+            copy.kernel.assign(fresh_initializer(copy.kernel_initializer, seed)(tuple(copy.kernel.shape)))
+    return inserted
 
 
 def copy_model(model: keras.Model) -> keras.Model:

@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from helpers._checks import check_int, check_positive_float, check_positive_int
-from helpers.models import build_mlp
+from helpers._checks import check_indices, check_int, check_positive_float, check_positive_int
+from helpers.models import build_mlp, fresh_initializer, seed_generator
 
 # Each hidden activation with its derivative, written in terms of its input z and output a.
 _HIDDEN_ACTIVATIONS = {
@@ -314,6 +314,14 @@ def _trainer(activations: tuple[str, ...], epochs: int, n_batches: int, batch_si
     return tf.function(train, jit_compile=True, autograph=False)
 
 
+def _draw(
+    initializer, shape: tuple[int, ...], n_replicas: int, seed: keras.random.SeedGenerator
+) -> np.ndarray:
+    """``n_replicas`` independent draws of a Keras initialiser, stacked: shape (R, *shape)."""
+    fresh = fresh_initializer(keras.initializers.get(initializer), seed)
+    return np.stack([np.asarray(fresh(tuple(shape))) for _ in range(n_replicas)]).astype("float32")
+
+
 @dataclass
 class Stack:
     """R MLPs of one structure as stacked arrays: what the engine trains.
@@ -327,6 +335,8 @@ class Stack:
     biases: list[np.ndarray]
     trainable: np.ndarray
     activations: tuple[str, ...]
+    #: Each layer's kernel initialiser (Keras name or object); by default build_mlp's.
+    initializers: tuple = ()
 
     def __post_init__(self) -> None:
         self.kernels = [np.asarray(k, dtype="float32") for k in self.kernels]
@@ -356,6 +366,11 @@ class Stack:
                 )
         if self.activations[-1] != "softmax":
             raise ValueError(f"the output layer must use softmax, got {self.activations[-1]!r}")
+        if not self.initializers:
+            self.initializers = ("he_uniform",) * (n_layers - 1) + ("glorot_uniform",)
+        self.initializers = tuple(keras.initializers.get(i) for i in self.initializers)
+        if len(self.initializers) != n_layers:
+            raise ValueError(f"initializers must name one initialiser per layer ({n_layers})")
 
     @property
     def n_replicas(self) -> int:
@@ -377,6 +392,7 @@ class Stack:
             biases=[np.stack([layer.bias.numpy() for layer in layer_i]) for layer_i in layers],
             trainable=[[model.trainable and layer.trainable for layer in model.layers] for model in models],
             activations=structure.activations,
+            initializers=tuple(layer.kernel_initializer for layer in models[0].layers),
         )
 
     @classmethod
@@ -386,21 +402,54 @@ class Stack:
         """New replicas of ``build_mlp(hidden_sizes)``, drawn with its layers' own initialisers."""
         n_replicas = check_positive_int("n_replicas", n_replicas)
         template = build_mlp(hidden_sizes, n_features=n_features, n_classes=n_classes)
-        # An unseeded Keras initialiser repeats its values call after call: give each layer's
-        # initialiser a seed generator (seeded from NumPy's global state) so that every call draws anew.
-        generator = keras.random.SeedGenerator(int(np.random.randint(0, 2**31 - 1)))
-        kernels, biases = [], []
-        for layer in template.layers:
-            shape = tuple(layer.kernel.shape)
-            draws = []
-            for init, layer_shape in ((layer.kernel_initializer, shape), (layer.bias_initializer, shape[1:])):
-                config = init.get_config()
-                fresh = type(init).from_config({**config, "seed": generator}) if "seed" in config else init
-                draws.append(np.stack([fresh(layer_shape) for _ in range(n_replicas)]))
-            kernels.append(draws[0])
-            biases.append(draws[1])
+        seed = seed_generator()
+        kernels = [
+            _draw(layer.kernel_initializer, tuple(layer.kernel.shape), n_replicas, seed)
+            for layer in template.layers
+        ]
+        biases = [np.zeros((n_replicas, layer.units), "float32") for layer in template.layers]
         activations = tuple(layer.get_config()["activation"] for layer in template.layers)
-        return cls(kernels, biases, np.ones((n_replicas, len(kernels)), bool), activations)
+        initializers = tuple(layer.kernel_initializer for layer in template.layers)
+        return cls(kernels, biases, np.ones((n_replicas, len(kernels)), bool), activations, initializers)
+
+    def reinitialise(self, layers: Sequence[int]) -> "Stack":
+        """A copy whose layers at ``layers`` are drawn anew in every replica, with their own initialisers."""
+        indices = check_indices("layers", layers, len(self.kernels))
+        seed = seed_generator()
+        kernels = [k.copy() for k in self.kernels]
+        biases = [b.copy() for b in self.biases]
+        for i in indices:
+            kernels[i] = _draw(self.initializers[i], kernels[i].shape[1:], self.n_replicas, seed)
+            biases[i] = np.zeros_like(biases[i])
+        return Stack(kernels, biases, self.trainable.copy(), self.activations, self.initializers)
+
+    def insert_layer(
+        self, index: int, units: int, *, activation: str = "relu", initializer: str = "he_uniform"
+    ) -> "Stack":
+        """A copy with a new, randomly initialised layer before layer ``index``, trainable in every replica.
+
+        If ``units`` differs from the width the next layer expects, that layer is drawn anew.
+        """
+        index = check_int("index", index, 0, len(self.kernels) - 1)
+        units = check_positive_int("units", units)
+        if activation not in _HIDDEN_ACTIVATIONS:
+            raise ValueError(f"activation must be one of {sorted(_HIDDEN_ACTIVATIONS)}, got {activation!r}")
+        seed = seed_generator()
+        width = self.kernels[index].shape[1]
+        kernels = [k.copy() for k in self.kernels]
+        biases = [b.copy() for b in self.biases]
+        initializers = list(self.initializers)
+        if units != width:
+            kernels[index] = _draw(
+                initializers[index], (units, kernels[index].shape[2]), self.n_replicas, seed
+            )
+            biases[index] = np.zeros_like(biases[index])
+        kernels.insert(index, _draw(initializer, (width, units), self.n_replicas, seed))
+        biases.insert(index, np.zeros((self.n_replicas, units), "float32"))
+        initializers.insert(index, initializer)
+        trainable = np.insert(self.trainable, index, True, axis=1)
+        activations = (*self.activations[:index], activation, *self.activations[index:])
+        return Stack(kernels, biases, trainable, activations, tuple(initializers))
 
     def take(self, indices: Sequence[int]) -> "Stack":
         """A new stack of the replicas at ``indices`` (repeats allowed), weights copied."""
@@ -433,6 +482,7 @@ class Stack:
             [np.concatenate([s.biases[i] for s in stacks]) for i in range(len(stacks[0].biases))],
             np.concatenate([s.trainable for s in stacks]),
             stacks[0].activations,
+            stacks[0].initializers,
         )
 
     def write_to(self, models: Sequence[keras.Sequential]) -> None:
@@ -508,7 +558,7 @@ def train_stack(
         tf.constant(y_val),
     )
     arrays = [p.numpy() for p in trained]
-    result = Stack(arrays[0::2], arrays[1::2], stack.trainable.copy(), stack.activations)
+    result = Stack(arrays[0::2], arrays[1::2], stack.trainable.copy(), stack.activations, stack.initializers)
     return result, _history_frame(history.numpy(), validate)
 
 

@@ -4,7 +4,16 @@ import keras
 import numpy as np
 import pytest
 
-from helpers.models import build_mlp, copy_model, freeze_first, hidden_layers, load_model, save_model
+from helpers.models import (
+    build_mlp,
+    copy_model,
+    freeze_first,
+    hidden_layers,
+    insert_layer,
+    load_model,
+    reinitialise,
+    save_model,
+)
 
 
 def compiled(model):
@@ -157,3 +166,72 @@ def test_load_corrupt_files(tmp_path):
     truncated.write_bytes(data[: len(data) // 2])
     with pytest.raises(ValueError, match=r"not a valid .keras file"):
         load_model(truncated)
+
+
+def test_reinitialise_draws_new_weights_for_chosen_layers_only():
+    keras.utils.set_random_seed(0)
+    model = build_mlp()
+    before = model.get_weights()
+    reinitialise(model, [1, 2])
+    after = model.get_weights()
+    assert np.array_equal(before[0], after[0]) and np.array_equal(before[1], after[1])
+    assert not np.array_equal(before[2], after[2]) and not np.array_equal(before[4], after[4])
+    assert np.abs(after[2]).max() <= np.sqrt(6 / 5)  # he_uniform, fan_in 5
+    assert all((b == 0).all() for b in (after[3], after[5]))
+
+
+def test_reinitialise_draws_differ_between_calls():
+    keras.utils.set_random_seed(0)
+    a, b = build_mlp(), build_mlp()
+    b.set_weights(a.get_weights())
+    reinitialise(a, [0])
+    reinitialise(b, [0])
+    assert not np.array_equal(a.get_weights()[0], b.get_weights()[0])
+
+
+def test_insert_layer_keeps_weights_and_flags():
+    keras.utils.set_random_seed(1)
+    source = freeze_first(build_mlp(), 2)
+    model = insert_layer(source, 2, 5)
+    assert [layer.units for layer in model.layers] == [5, 5, 5, 3]
+    assert [layer.trainable for layer in model.layers] == [False, False, True, True]
+    assert model.layers[2].name == "inserted" and model.layers[2].get_config()["activation"] == "relu"
+    for old, new in ((0, 0), (1, 1), (2, 3)):
+        for a, b in zip(source.layers[old].get_weights(), model.layers[new].get_weights(), strict=True):
+            assert np.array_equal(a, b)
+    assert not model.compiled
+    x = np.zeros((4, 2), "float32")
+    assert model.predict(x, verbose=0).shape == (4, 3)
+
+
+def test_insert_layer_of_another_width_redraws_the_next_layer():
+    keras.utils.set_random_seed(1)
+    model = insert_layer(build_mlp(), 0, 7)
+    assert [tuple(layer.kernel.shape) for layer in model.layers] == [(2, 7), (7, 5), (5, 5), (5, 3)]
+
+
+def test_inserted_model_trains_with_the_replica_engine(problem2):
+    from helpers.replicas import fit_replicas
+
+    keras.utils.set_random_seed(2)
+    models = [insert_layer(freeze_first(build_mlp(), 2), 2, 5) for _ in range(2)]
+    frozen = models[0].layers[0].get_weights()
+    fit_replicas(models, problem2.X_train[:64], problem2.y_train[:64], epochs=2, seed=0)
+    assert all(np.array_equal(a, b) for a, b in zip(frozen, models[0].layers[0].get_weights(), strict=True))
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (lambda m: insert_layer(m, 3, 5), ValueError, r"index must be in 0\.\.2, got 3"),
+        (lambda m: insert_layer(m, -1, 5), ValueError, r"index must be in 0\.\.2"),
+        (lambda m: insert_layer(m, 1, 0), ValueError, r"units must be in 1\.\., got 0"),
+        (lambda m: reinitialise(m, [3]), ValueError, r"layers\[0\] must be in 0\.\.2, got 3"),
+        (lambda m: reinitialise(m, []), TypeError, "non-empty sequence of indices"),
+        (lambda m: reinitialise(m, 1), TypeError, "non-empty sequence of indices"),
+        (lambda m: reinitialise(m, [1, 1]), ValueError, "must not repeat an index"),
+    ],
+)
+def test_insert_and_reinitialise_bad_input(call, error, message):
+    with pytest.raises(error, match=message):
+        call(build_mlp())

@@ -506,3 +506,45 @@ def test_bad_stacks():
         train_stack("stack", np.zeros((2, 2)), np.eye(3)[:2])
     with pytest.raises(TypeError, match="stack must be a Stack"):
         evaluate_stack([], np.zeros((2, 2)), np.eye(3)[:2])
+
+
+def test_stack_reinitialise_and_insert_layer(data):
+    x, y, *_ = data
+    keras.utils.set_random_seed(3)
+    stack = Stack.initialise(4).freeze_first(2)
+    redrawn = stack.reinitialise([1, 2])
+    assert np.array_equal(redrawn.kernels[0], stack.kernels[0])
+    assert not np.array_equal(redrawn.kernels[1], stack.kernels[1])
+    assert not np.array_equal(redrawn.kernels[1][0], redrawn.kernels[1][1]), "replicas must differ"
+    assert (redrawn.trainable == stack.trainable).all()
+
+    grown = stack.insert_layer(2, 5)
+    assert [k.shape for k in grown.kernels] == [(4, 2, 5), (4, 5, 5), (4, 5, 5), (4, 5, 3)]
+    assert grown.activations == ("relu", "relu", "relu", "softmax")
+    assert grown.trainable.tolist() == [[False, False, True, True]] * 4
+    assert np.array_equal(grown.kernels[3], stack.kernels[2])
+    trained, _ = train_stack(grown, x, y, epochs=2, seed=0)
+    assert np.array_equal(trained.kernels[0], grown.kernels[0]) and not np.array_equal(
+        trained.kernels[2], grown.kernels[2]
+    )
+
+    wider = stack.insert_layer(0, 7, activation="tanh")
+    assert [k.shape for k in wider.kernels][:2] == [(4, 2, 7), (4, 7, 5)]
+    assert np.abs(wider.kernels[1]).max() <= np.sqrt(
+        6 / 7
+    )  # the next layer redrawn for 7 inputs (he_uniform)
+
+
+def test_stack_insert_and_reinitialise_bad_input():
+    keras.utils.set_random_seed(3)
+    stack = Stack.initialise(2)
+    with pytest.raises(ValueError, match=r"index must be in 0\.\.2, got 5"):
+        stack.insert_layer(5, 5)
+    with pytest.raises(ValueError, match=r"units must be in 1\.\., got 0"):
+        stack.insert_layer(1, 0)
+    with pytest.raises(ValueError, match="activation must be one of"):
+        stack.insert_layer(1, 5, activation="softmax")
+    with pytest.raises(ValueError, match=r"layers\[0\] must be in 0\.\.2, got 3"):
+        stack.reinitialise([3])
+    with pytest.raises(ValueError, match="one initialiser per layer"):
+        Stack(stack.kernels, stack.biases, stack.trainable, stack.activations, ("he_uniform",))
