@@ -4,6 +4,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import keras
+import numpy as np
 import pandas as pd
 
 from helpers._checks import check_int, check_positive_float, check_positive_int
@@ -14,15 +15,43 @@ from helpers.replicas import Stack, evaluate_stack, train_stack
 CONDITIONS = ("standalone", "fixed=0", "fixed=1", "fixed=2")
 
 
+@dataclass(frozen=True)
+class Condition:
+    """A condition parsed from its name: 'standalone', or 'fixed=N' with optional modifiers.
+
+    'fixed=N' starts from the source model with its first N hidden layers frozen;
+    '+keep=K' keeps only the source's first K layers and draws the others anew;
+    '+new' inserts a new, randomly initialised relu layer before the output.
+    """
+
+    name: str
+    n_frozen: int | None
+    keep: int | None = None
+    new_layer: bool = False
+
+
+def parse_condition(name: str) -> Condition:
+    """The condition a name describes, e.g. 'standalone', 'fixed=1', 'fixed=0+keep=1', 'fixed=2+new'."""
+    usage = "use 'standalone' or 'fixed=N', optionally with '+keep=K' and '+new'"
+    if name == "standalone":
+        return Condition(name, None)
+    parts = name.split("+") if isinstance(name, str) else []
+    if not parts or not parts[0].startswith("fixed=") or not parts[0][6:].isdigit():
+        raise ValueError(f"unknown condition {name!r}: {usage}")
+    keep, new_layer = None, False
+    for part in parts[1:]:
+        if part == "new" and not new_layer:
+            new_layer = True
+        elif part.startswith("keep=") and part[5:].isdigit() and keep is None:
+            keep = int(part[5:])
+        else:
+            raise ValueError(f"unknown condition {name!r}: {usage}")
+    return Condition(name, int(parts[0][6:]), keep, new_layer)
+
+
 def frozen_layers(condition: str) -> int | None:
     """The number of frozen hidden layers a condition names; None for 'standalone'."""
-    if condition == "standalone":
-        return None
-    if isinstance(condition, str) and condition.startswith("fixed=") and condition[6:].isdigit():
-        return int(condition[6:])
-    raise ValueError(
-        f"unknown condition {condition!r}: use 'standalone' or 'fixed=N' (N frozen hidden layers)"
-    )
+    return parse_condition(condition).n_frozen
 
 
 @dataclass(frozen=True)
@@ -64,11 +93,16 @@ def run_comparison(
     seed = check_int("seed", seed, 0, 2**31 - 2)
     if isinstance(conditions, str) or len(conditions) == 0:
         raise ValueError("conditions must be a non-empty sequence of condition names")
-    frozen = {condition: frozen_layers(condition) for condition in conditions}
-    for condition, n_frozen in frozen.items():
-        if n_frozen is not None and n_frozen > len(hidden_sizes):
+    parsed = [parse_condition(condition) for condition in conditions]
+    n_hidden = len(hidden_sizes)
+    for condition in parsed:
+        if condition.n_frozen is not None and condition.n_frozen > n_hidden:
             raise ValueError(
-                f"condition {condition!r} freezes more layers than the {len(hidden_sizes)} hidden ones"
+                f"condition {condition.name!r} freezes more layers than the {n_hidden} hidden ones"
+            )
+        if condition.keep is not None and not condition.n_frozen <= condition.keep <= n_hidden:
+            raise ValueError(
+                f"condition {condition.name!r} must keep between the frozen layers and all {n_hidden} hidden"
             )
     training = {"epochs": num_epochs, "batch_size": batch_size, "learning_rate": lr}
     shape = {"n_features": source.n_features, "n_classes": source.n_classes}
@@ -84,28 +118,43 @@ def run_comparison(
     )
     source_scores = evaluate_stack(sources, source.X_test, source.y_test)
 
-    stacks, rows = [], []
-    for condition, n_frozen in frozen.items():
-        if n_frozen is None:
-            stacks.append(Stack.initialise(repeats, hidden_sizes, **shape))
-            source_replicas = [None] * repeats
+    groups: dict = {}  # stacks of one structure train together
+    rows = []
+    for condition in parsed:
+        if condition.n_frozen is None:
+            stack, source_replicas = Stack.initialise(repeats, hidden_sizes, **shape), [None] * repeats
         else:
             source_replicas = list(range(repeats)) if fresh_sources else [0] * repeats
-            stacks.append(sources.take(source_replicas).freeze_first(n_frozen))
+            stack = sources.take(source_replicas)
+            if condition.keep is not None and condition.keep <= n_hidden:
+                stack = stack.reinitialise(list(range(condition.keep, n_hidden + 1)))
+            stack = stack.freeze_first(condition.n_frozen)
+            if condition.new_layer:
+                stack = stack.insert_layer(n_hidden, hidden_sizes[-1])
+        groups.setdefault(stack.structure, []).append((len(rows), stack))
         rows += [
-            {"condition": condition, "replica": repeat, "source_replica": source_replica}
+            {"condition": condition.name, "replica": repeat, "source_replica": source_replica}
             for repeat, source_replica in enumerate(source_replicas)
         ]
-    targets, history = train_stack(
-        Stack.concat(stacks),
-        target.X_train,
-        target.y_train,
-        validation_data=(target.X_test, target.y_test),
-        seed=seed + 1,
-        **training,
-    )
-    test = evaluate_stack(targets, target.X_test, target.y_test)
-    train = evaluate_stack(targets, target.X_train, target.y_train)
+    histories, tests, trains = [], [], []
+    for g, members in enumerate(groups.values()):
+        trained, history = train_stack(
+            Stack.concat([stack for _, stack in members]),
+            target.X_train,
+            target.y_train,
+            validation_data=(target.X_test, target.y_test),
+            seed=seed + 1 + g,
+            **training,
+        )
+        # Positions of this group's replicas among all the models, in the order of `rows`.
+        model_ids = np.concatenate([np.arange(start, start + stack.n_replicas) for start, stack in members])
+        history["replica"] = model_ids[history["replica"].to_numpy()]
+        histories.append(history)
+        tests.append(evaluate_stack(trained, target.X_test, target.y_test).assign(replica=model_ids))
+        trains.append(evaluate_stack(trained, target.X_train, target.y_train).assign(replica=model_ids))
+    history = pd.concat(histories).sort_values(["replica", "epoch"], kind="stable").reset_index(drop=True)
+    test = pd.concat(tests).sort_values("replica").reset_index(drop=True)
+    train = pd.concat(trains).sort_values("replica").reset_index(drop=True)
 
     scores = pd.DataFrame(rows).astype({"source_replica": "Int64"})
     scores["test_accuracy"], scores["test_loss"] = test["accuracy"], test["loss"]

@@ -1,6 +1,13 @@
 import pytest
 
-from helpers.experiments import CONDITIONS, Comparison, frozen_layers, run_comparison
+from helpers.experiments import (
+    CONDITIONS,
+    Comparison,
+    Condition,
+    frozen_layers,
+    parse_condition,
+    run_comparison,
+)
 from helpers.problems import make_problem
 
 
@@ -86,3 +93,29 @@ def test_bad_problems(problems):
         run_comparison("p1", problems[1])
     with pytest.raises(ValueError, match="same numbers of features and classes"):
         run_comparison(problems[0], make_problem(2, n_classes=4, n_samples=50, n_train=25))
+
+
+def test_parse_condition():
+    assert parse_condition("standalone") == Condition("standalone", None)
+    assert parse_condition("fixed=2+new") == Condition("fixed=2+new", 2, None, True)
+    assert parse_condition("fixed=0+keep=1") == Condition("fixed=0+keep=1", 0, 1, False)
+    assert parse_condition("fixed=1+keep=1+new") == Condition("fixed=1+keep=1+new", 1, 1, True)
+    for bad in ("fixed=1+new+new", "fixed=1+keep=x", "fixed=1+keep=1+keep=2", "fixed=1+more", "new"):
+        with pytest.raises(ValueError, match="unknown condition"):
+            parse_condition(bad)
+
+
+def test_variants_train_with_their_own_structure(problems):
+    conditions = ["standalone", "fixed=2", "fixed=2+new", "fixed=0+keep=1"]
+    result = run_comparison(*problems, repeats=2, num_epochs=3, conditions=conditions, seed=3)
+    assert result.scores["condition"].tolist() == [c for c in conditions for _ in range(2)]
+    assert result.history.groupby("condition", sort=False).size().tolist() == [6] * 4
+    last = result.history[result.history["epoch"] == 3].reset_index(drop=True)
+    assert (last["val_accuracy"] - result.scores["test_accuracy"]).abs().max() < 1e-6
+
+
+def test_keep_must_lie_between_frozen_and_hidden(problems):
+    with pytest.raises(ValueError, match="must keep between the frozen layers"):
+        run_comparison(*problems, conditions=["fixed=2+keep=1"])
+    with pytest.raises(ValueError, match="must keep between the frozen layers"):
+        run_comparison(*problems, conditions=["fixed=0+keep=3"])
