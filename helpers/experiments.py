@@ -49,11 +49,6 @@ def parse_condition(name: str) -> Condition:
     return Condition(name, int(parts[0][6:]), keep, new_layer)
 
 
-def frozen_layers(condition: str) -> int | None:
-    """The number of frozen hidden layers a condition names; None for 'standalone'."""
-    return parse_condition(condition).n_frozen
-
-
 @dataclass(frozen=True)
 class Comparison:
     """A comparison's results: ``scores`` one row per target model, ``history`` one per model and epoch."""

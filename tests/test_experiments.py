@@ -4,7 +4,6 @@ from helpers.experiments import (
     CONDITIONS,
     Comparison,
     Condition,
-    frozen_layers,
     parse_condition,
     run_comparison,
 )
@@ -22,11 +21,11 @@ def single(problems):
 
 
 def test_frozen_layers():
-    assert frozen_layers("standalone") is None
-    assert [frozen_layers(f"fixed={n}") for n in range(3)] == [0, 1, 2]
+    assert parse_condition("standalone").n_frozen is None
+    assert [parse_condition(f"fixed={n}").n_frozen for n in range(3)] == [0, 1, 2]
     for bad in ("fixed=", "fixed=x", "transfer", 3):
         with pytest.raises(ValueError, match="unknown condition"):
-            frozen_layers(bad)
+            parse_condition(bad)
 
 
 def test_scores_are_tidy(single):
