@@ -199,6 +199,29 @@ def _check_shuffles(shuffles: object, epochs: int, n_replicas: int, n: int, n_pa
     return out
 
 
+def _check_subsets(subsets: object, n_replicas: int, n_rows: int) -> np.ndarray:
+    """The given subsets, checked: one row per replica, each listing distinct rows of x."""
+    subsets = np.asarray(subsets)
+    if subsets.ndim != 2 or subsets.shape[0] != n_replicas or subsets.shape[1] == 0:
+        raise ValueError(f"subsets must have shape (R, m) = ({n_replicas}, m), m >= 1, got {subsets.shape}")
+    if not np.issubdtype(subsets.dtype, np.integer):
+        raise ValueError(f"subsets must hold integers, got dtype {subsets.dtype}")
+    if subsets.min() < 0 or subsets.max() >= n_rows:
+        raise ValueError(f"subsets must index rows of x, in 0..{n_rows - 1}")
+    if np.any(np.diff(np.sort(subsets, axis=1), axis=1) == 0):
+        raise ValueError("each replica's subset must list distinct rows")
+    return subsets
+
+
+def _through_subsets(shuffles: np.ndarray, subsets: np.ndarray, n_rows: int) -> np.ndarray:
+    """Shuffled positions within each replica's subset, turned into rows of x (padding stays 0)."""
+    m = subsets.shape[1]
+    out = np.zeros(shuffles.shape, dtype=_index_dtype(max(shuffles.shape[-1], n_rows)))
+    for epoch in range(len(shuffles)):  # one epoch at a time keeps the temporary arrays small
+        out[epoch, :, :m] = np.take_along_axis(subsets, shuffles[epoch, :, :m].astype(np.intp), axis=-1)
+    return out
+
+
 def _dense(h: tf.Tensor, kernel: tf.Tensor) -> tf.Tensor:
     """Batched ``h @ kernel`` for h (R, rows, in) and kernel (R, in, out).
 
@@ -461,6 +484,7 @@ class Stack:
             [b[indices] for b in self.biases],
             self.trainable[indices],
             self.activations,
+            self.initializers,
         )
 
     def freeze_first(self, n_frozen: int) -> "Stack":
@@ -469,7 +493,11 @@ class Stack:
         trainable = np.ones_like(self.trainable)
         trainable[:, :n_frozen] = False
         return Stack(
-            [k.copy() for k in self.kernels], [b.copy() for b in self.biases], trainable, self.activations
+            [k.copy() for k in self.kernels],
+            [b.copy() for b in self.biases],
+            trainable,
+            self.activations,
+            self.initializers,
         )
 
     @staticmethod
@@ -516,6 +544,7 @@ def train_stack(
     validation_data: tuple[np.ndarray, np.ndarray] | None = None,
     seed: int | None = None,
     shuffles: np.ndarray | None = None,
+    subsets: np.ndarray | None = None,
 ) -> tuple[Stack, pd.DataFrame]:
     """Train every replica of ``stack`` (see :func:`fit_replicas`); the trained stack and the history."""
     if not isinstance(stack, Stack):
@@ -534,7 +563,10 @@ def train_stack(
         )
     else:
         x_val, y_val = x[:1], y[:1]
-    n, n_replicas = len(x), stack.n_replicas
+    n_replicas = stack.n_replicas
+    if subsets is not None:
+        subsets = _check_subsets(subsets, n_replicas, len(x))
+    n = len(x) if subsets is None else subsets.shape[1]
     n_batches = -(-n // batch_size)
     if shuffles is None:
         if seed is None:
@@ -543,6 +575,8 @@ def train_stack(
         shuffles = _padded_shuffles(epochs, n_replicas, n, n_batches * batch_size, seed)
     else:
         shuffles = _check_shuffles(shuffles, epochs, n_replicas, n, n_batches * batch_size)
+    if subsets is not None:
+        shuffles = _through_subsets(shuffles, subsets, len(x))
 
     params, frozen = stack._tensors()
     train = _trainer(structure.activations, epochs, n_batches, batch_size, validate)
@@ -573,12 +607,15 @@ def fit_replicas(
     validation_data: tuple[np.ndarray, np.ndarray] | None = None,
     seed: int | None = None,
     shuffles: np.ndarray | None = None,
+    subsets: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Train each model as ``model.fit(x, y, epochs, batch_size, shuffle=True)`` would, all at once.
 
     Plain SGD at ``learning_rate`` on the categorical cross-entropy; every model has its own
     shuffle order (``shuffles[epoch, replica]``, or drawn from ``seed``; with neither, from
-    NumPy's global generator, which ``keras.utils.set_random_seed`` seeds). Frozen layers
+    NumPy's global generator, which ``keras.utils.set_random_seed`` seeds). With ``subsets``
+    (shape (R, m)), model r trains on the m rows ``x[subsets[r]]`` only, and ``shuffles`` are
+    then permutations of 0..m-1, positions within that subset. Frozen layers
     (``trainable=False``) keep their weights. The trained weights are written back into the
     models. Returns the history: one row per (replica, epoch) with ``loss`` and ``accuracy``,
     and ``val_loss`` and ``val_accuracy`` when ``validation_data`` is given.
@@ -591,7 +628,7 @@ def fit_replicas(
         _check_compiled(model, i, learning_rate)
     trained, history = train_stack(
         stack, x, y, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
-        validation_data=validation_data, seed=seed, shuffles=shuffles,
+        validation_data=validation_data, seed=seed, shuffles=shuffles, subsets=subsets,
     )  # fmt: skip
     trained.write_to(models)
     return history
@@ -612,21 +649,42 @@ def _history_frame(history: np.ndarray, validate: bool) -> pd.DataFrame:
     return frame
 
 
-def evaluate_stack(stack: Stack, x: np.ndarray, y: np.ndarray) -> pd.DataFrame:
-    """Loss and accuracy of each replica on ``(x, y)``, as ``model.evaluate`` gives them; one row each."""
+def evaluate_stack(
+    stack: Stack, x: np.ndarray, y: np.ndarray, subsets: np.ndarray | None = None
+) -> pd.DataFrame:
+    """Loss and accuracy of each replica on ``(x, y)``, as ``model.evaluate`` gives them; one row each.
+
+    With ``subsets`` (shape (R, m)), replica r is scored on the rows ``x[subsets[r]]`` only.
+    """
     if not isinstance(stack, Stack):
         raise TypeError(f"stack must be a Stack, got {type(stack).__name__}")
     structure = stack.structure
     x, y = _check_data(x, y, structure.n_inputs, structure.units[-1], "")
+    if subsets is not None:
+        subsets = tf.constant(_check_subsets(subsets, stack.n_replicas, len(x)).astype(np.int32))
     params, _ = stack._tensors()
-    loss, accuracy = _evaluate(params, tf.constant(x), tf.constant(y), structure.activations)
+    loss_sum, correct = _evaluate(params, tf.constant(x), tf.constant(y), subsets, structure.activations)
+    n = len(x) if subsets is None else subsets.shape[1]
     return pd.DataFrame(
         {
             "replica": np.arange(stack.n_replicas),
-            "loss": loss.numpy().astype(float),
-            "accuracy": accuracy.numpy(),
+            "loss": loss_sum.numpy().astype(float) / n,
+            "accuracy": correct.numpy().astype(float) / n,  # whole counts: the exact fraction
         }
-    ).astype({"accuracy": float})
+    )
+
+
+def predict_stack(stack: Stack, x: np.ndarray) -> np.ndarray:
+    """Each replica's class probabilities for the rows of ``x``: shape (R, n, classes)."""
+    if not isinstance(stack, Stack):
+        raise TypeError(f"stack must be a Stack, got {type(stack).__name__}")
+    structure = stack.structure
+    x = np.asarray(x, dtype="float32")
+    if x.ndim != 2 or x.shape[1] != structure.n_inputs or len(x) == 0 or not np.all(np.isfinite(x)):
+        raise ValueError(f"x must be finite, of shape (n, {structure.n_inputs}) with n >= 1, got {x.shape}")
+    params, _ = stack._tensors()
+    rows = tf.broadcast_to(tf.constant(x)[None], [stack.n_replicas, *x.shape])
+    return tf.nn.softmax(_logits(params, rows, structure.activations)).numpy()
 
 
 def evaluate_replicas(models: Sequence[keras.Sequential], x: np.ndarray, y: np.ndarray) -> pd.DataFrame:
@@ -634,12 +692,16 @@ def evaluate_replicas(models: Sequence[keras.Sequential], x: np.ndarray, y: np.n
     return evaluate_stack(Stack.from_models(models), x, y)
 
 
-# A single forward pass: compiling it with XLA would cost more time than it saves.
-@functools.partial(tf.function, reduce_retracing=True, autograph=False)
-def _evaluate(params, x, y, activations):
-    n_replicas = tf.shape(params[0])[0]
-    rows = tf.broadcast_to(x[None], [n_replicas, tf.shape(x)[0], tf.shape(x)[1]])
-    ys = tf.broadcast_to(y[None], [n_replicas, tf.shape(y)[0], tf.shape(y)[1]])
-    loss, correct = _scores(_logits(params, rows, activations), ys, tf.ones(tf.shape(ys)[:2]))
-    n = tf.cast(tf.shape(y)[0], tf.float32)
-    return loss / n, correct / n
+# A single forward pass, run eagerly: tracing or compiling it would cost more than it saves, and
+# a trace generalised over shapes would lose the static widths that _dense chooses its product by.
+def _evaluate(params, x, y, subsets, activations):
+    """Per replica: the summed cross-entropy and the number of rows classified correctly."""
+    if subsets is None:
+        n_replicas = params[0].shape[0]
+        rows, ys = (
+            tf.broadcast_to(x[None], [n_replicas, *x.shape]),
+            tf.broadcast_to(y[None], [n_replicas, *y.shape]),
+        )
+    else:
+        rows, ys = tf.gather(x, subsets), tf.gather(y, subsets)
+    return _scores(_logits(params, rows, activations), ys, tf.ones(ys.shape[:2]))

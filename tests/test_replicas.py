@@ -13,6 +13,7 @@ from helpers.replicas import (
     evaluate_replicas,
     evaluate_stack,
     fit_replicas,
+    predict_stack,
     train_stack,
 )
 
@@ -548,3 +549,77 @@ def test_stack_insert_and_reinitialise_bad_input():
         stack.reinitialise([3])
     with pytest.raises(ValueError, match="one initialiser per layer"):
         Stack(stack.kernels, stack.biases, stack.trainable, stack.activations, ("he_uniform",))
+
+
+def test_subsets_train_each_replica_on_its_own_rows(data):
+    x, y, x_val, y_val = data
+    stack = Stack.initialise(3, (5, 5)).freeze_first(1)
+    rng = np.random.default_rng(0)
+    subsets = np.stack([rng.choice(len(x), size=40, replace=False) for _ in range(3)])
+    shuffles = draw_shuffles(4, 3, 40, seed=1)
+    trained, history = train_stack(
+        stack, x, y, epochs=4, shuffles=shuffles, subsets=subsets, validation_data=(x_val, y_val)
+    )
+    for r in range(3):
+        alone, alone_history = train_stack(
+            stack.take([r]), x[subsets[r]], y[subsets[r]], epochs=4, shuffles=shuffles[:, [r]],
+            validation_data=(x_val, y_val),
+        )  # fmt: skip
+        for a, b in zip(trained.kernels + trained.biases, alone.kernels + alone.biases, strict=True):
+            np.testing.assert_allclose(a[r], b[0], atol=1e-6)
+        mine = history[history["replica"] == r].drop(columns="replica").reset_index(drop=True)
+        np.testing.assert_allclose(
+            mine.to_numpy(), alone_history.drop(columns="replica").to_numpy(), atol=1e-6
+        )
+    scores = evaluate_stack(trained, x, y, subsets=subsets)
+    for r in range(3):
+        alone = evaluate_stack(trained.take([r]), x[subsets[r]], y[subsets[r]])
+        assert scores.loc[r, "accuracy"] == alone.loc[0, "accuracy"]
+        assert scores.loc[r, "loss"] == pytest.approx(alone.loc[0, "loss"], rel=1e-6)
+
+
+def test_fit_replicas_with_subsets_equals_train_stack(data):
+    x, y, _, _ = data
+    models = models_with_frozen([0, 1])
+    stack = Stack.from_models(models)
+    subsets = np.array([np.arange(10), np.arange(50, 70)[::2]])
+    fit_replicas(models, x, y, epochs=3, seed=5, subsets=subsets)
+    trained, _ = train_stack(stack, x, y, epochs=3, seed=5, subsets=subsets)
+    for model, r in zip(models, range(2), strict=True):
+        np.testing.assert_allclose(model.layers[0].kernel.numpy(), trained.kernels[0][r], atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("subsets", "message"),
+    [
+        (np.arange(10), "shape"),
+        (np.zeros((3, 0), int), "shape"),
+        (np.zeros((2, 5), int), "shape"),
+        (np.ones((3, 5)) * 0.5, "integers"),
+        (np.full((3, 5), 100), "rows of x"),
+        (np.full((3, 5), -1), "rows of x"),
+        (np.zeros((3, 5), int), "distinct"),
+    ],
+)
+def test_bad_subsets(data, subsets, message):
+    x, y, _, _ = data
+    stack = Stack.initialise(3)
+    with pytest.raises(ValueError, match=message):
+        train_stack(stack, x, y, epochs=1, subsets=subsets)
+    with pytest.raises(ValueError, match=message):
+        evaluate_stack(stack, x, y, subsets=subsets)
+
+
+def test_predict_stack_gives_each_replicas_probabilities(data):
+    x, y, _, _ = data
+    models = models_with_frozen([0, 0])
+    probabilities = predict_stack(Stack.from_models(models), x)
+    assert probabilities.shape == (2, len(x), 3)
+    for model, p in zip(models, probabilities, strict=True):
+        np.testing.assert_allclose(p, model.predict(x, verbose=0), atol=1e-6)
+    accuracy = (probabilities.argmax(-1) == y.argmax(1)).mean(1)
+    np.testing.assert_allclose(accuracy, evaluate_replicas(models, x, y)["accuracy"], atol=1e-12)
+    with pytest.raises(ValueError, match="shape"):
+        predict_stack(Stack.from_models(models), x[:, :1])
+    with pytest.raises(TypeError, match="Stack"):
+        predict_stack(models, x)
