@@ -1,11 +1,14 @@
+import numpy as np
 import pytest
 
 from helpers.experiments import (
     CONDITIONS,
     Comparison,
     Condition,
+    _draw_subsets,
     parse_condition,
     run_comparison,
+    train_sources,
 )
 from helpers.problems import make_problem
 
@@ -118,3 +121,44 @@ def test_keep_must_lie_between_frozen_and_hidden(problems):
         run_comparison(*problems, conditions=["fixed=2+keep=1"])
     with pytest.raises(ValueError, match="must keep between the frozen layers"):
         run_comparison(*problems, conditions=["fixed=0+keep=3"])
+
+
+def test_train_sources_equals_the_sources_run_comparison_trains(problems):
+    stack = train_sources(problems[0], 3, num_epochs=4, seed=1)
+    assert stack.n_replicas == 3
+    own = run_comparison(*problems, repeats=3, num_epochs=4, fresh_sources=True, seed=1)
+    given = run_comparison(*problems, repeats=3, num_epochs=4, seed=1, sources=stack)
+    assert given.sources.equals(own.sources)
+    transfer = own.scores["condition"] != "standalone"
+    assert given.scores[transfer].equals(own.scores[transfer])
+
+
+def test_given_sources_must_fit(problems):
+    with pytest.raises(TypeError, match="sources must be a Stack"):
+        run_comparison(*problems, repeats=3, sources="model")
+    with pytest.raises(ValueError, match="1 or repeats = 3 models"):
+        run_comparison(*problems, repeats=3, sources=train_sources(problems[0], 2, num_epochs=1))
+    with pytest.raises(ValueError, match="layer widths"):
+        run_comparison(
+            *problems, repeats=2, sources=train_sources(problems[0], 2, hidden_sizes=(4,), num_epochs=1)
+        )
+    with pytest.raises(ValueError, match="n_sources"):
+        train_sources(problems[0], 0)
+    with pytest.raises(TypeError, match="source must be a Problem"):
+        train_sources("p1", 2)
+
+
+def test_n_train_gives_each_repeat_its_own_sample(problems):
+    source, target = problems
+    result = run_comparison(
+        source, target, repeats=3, num_epochs=5, n_train=10, validate=False, seed=4,
+        conditions=["standalone", "fixed=0"],
+    )  # fmt: skip
+    assert "val_accuracy" not in result.history.columns
+    # Training accuracy is measured on each model's own 10 rows: a multiple of 1/10.
+    assert np.allclose(result.scores["train_accuracy"] * 10, np.round(result.scores["train_accuracy"] * 10))
+    # The samples differ between repeats and are shared by the conditions of a repeat.
+    samples = _draw_subsets(len(target.X_train), 3, 10, 4)
+    assert len({tuple(sorted(sample)) for sample in samples}) == 3
+    with pytest.raises(ValueError, match="n_train"):
+        run_comparison(source, target, n_train=61)
