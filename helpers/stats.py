@@ -1,6 +1,7 @@
 """Statistics of repeated experiments: intervals, tests, effect sizes and verdicts (scipy, statsmodels)."""
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -135,36 +136,41 @@ def compare_to(
         raise ValueError(f"unknown {by} {reference!r}; the frame has {list(groups)}")
     if len(groups) < 2:
         raise ValueError(f"nothing to compare with {reference!r}: the frame has no other {by}")
-    base = groups[reference]
-    rows = []
-    for name, values in groups.items():
-        if name == reference:
-            continue
-        if len(values) < 2 or len(base) < 2:
-            raise ValueError(f"comparing {name!r} with {reference!r} needs at least two scores in each")
-        test = stats.mannwhitneyu(values, base, alternative="two-sided")
-        diff_low, diff_high = _two_sample_interval(_difference_of_means, values, base, confidence_level, seed)
-        row = {
-            by: name,
-            "reference": reference,
-            "mean_difference": values.mean() - base.mean(),
-            "difference_ci_low": diff_low,
-            "difference_ci_high": diff_high,
-            "u_statistic": float(test.statistic),
-            "p_value": float(test.pvalue),
-        }
-        if effect_size:
-            delta_low, delta_high = _two_sample_interval(_cliffs_delta, values, base, confidence_level, seed)
-            row.update(
-                cliffs_delta=float(_cliffs_delta(values, base)),
-                delta_ci_low=delta_low,
-                delta_ci_high=delta_high,
-            )
-        rows.append(row)
-    result = pd.DataFrame(rows).set_index(by)
-    result.insert(
-        result.columns.get_loc("p_value") + 1, "p_holm", multipletests(result["p_value"], method="holm")[1]
-    )
+    rows = [
+        {by: name, "reference": reference}
+        | _compare(name, values, reference, groups[reference], confidence_level, seed, effect_size)
+        for name, values in groups.items()
+        if name != reference
+    ]
+    return _with_holm(pd.DataFrame(rows).set_index(by))
+
+
+def _compare(name, values, reference, base, confidence_level, seed, effect_size) -> dict:
+    """One group against the reference: difference of means, Mann-Whitney U and Cliff's delta."""
+    if len(values) < 2 or len(base) < 2:
+        raise ValueError(f"comparing {name!r} with {reference!r} needs at least two scores in each")
+    test = stats.mannwhitneyu(values, base, alternative="two-sided")
+    diff_low, diff_high = _two_sample_interval(_difference_of_means, values, base, confidence_level, seed)
+    row = {
+        "mean_difference": values.mean() - base.mean(),
+        "difference_ci_low": diff_low,
+        "difference_ci_high": diff_high,
+        "u_statistic": float(test.statistic),
+        "p_value": float(test.pvalue),
+    }
+    if effect_size:
+        delta_low, delta_high = _two_sample_interval(_cliffs_delta, values, base, confidence_level, seed)
+        row.update(
+            cliffs_delta=float(_cliffs_delta(values, base)), delta_ci_low=delta_low, delta_ci_high=delta_high
+        )
+    return row
+
+
+def _with_holm(result: pd.DataFrame) -> pd.DataFrame:
+    """The comparisons with their Holm-adjusted p-values inserted after the raw ones."""
+    # One call for all the comparisons: statsmodels' multipletests runs the garbage collector.
+    adjusted = multipletests(result["p_value"], method="holm")[1]
+    result.insert(result.columns.get_loc("p_value") + 1, "p_holm", adjusted)
     return result
 
 
@@ -272,3 +278,125 @@ def epochs_to_reach(
     every = history[keys].drop_duplicates().set_index(keys).index
     first = history[history[metric] >= level].groupby(keys, sort=False)["epoch"].min()
     return first.reindex(every).astype(float).rename("epochs")
+
+
+def _split(frame: pd.DataFrame, within: str | Sequence[str]) -> tuple[list[str], list]:
+    """The column names of ``within`` and the frame's groups along them, in order of appearance."""
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"frame must be a pandas DataFrame, got {type(frame).__name__}")
+    keys = [within] if isinstance(within, str) else list(within)
+    missing = [key for key in keys if key not in frame.columns]
+    if not keys or missing:
+        raise ValueError(f"within must name columns of the frame; {missing or within!r} is not one")
+    if frame.empty:
+        raise ValueError("frame holds no scores")
+    return keys, list(frame.groupby(keys if len(keys) > 1 else keys[0], sort=False))
+
+
+def summarize_within(
+    frame: pd.DataFrame,
+    within: str | Sequence[str],
+    value: str = "test_accuracy",
+    by: str = "condition",
+    confidence_level: float = 0.95,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """:func:`summarize` within each value of the column(s) ``within``: one row per (within, by)."""
+    keys, groups = _split(frame, within)
+    parts = []
+    for key, group in groups:
+        part = summarize(group, value, by, confidence_level, seed).reset_index()
+        for column, k in zip(keys, key if len(keys) > 1 else [key], strict=True):
+            part.insert(keys.index(column), column, k)
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True).set_index([*keys, by])
+
+
+def compare_within(
+    frame: pd.DataFrame,
+    within: str | Sequence[str],
+    name: str,
+    reference: str,
+    value: str = "test_accuracy",
+    by: str = "condition",
+    confidence_level: float = 0.95,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """``name`` against ``reference`` within each value of ``within``: difference of means with its
+    bootstrap interval, and Mann-Whitney p-values Holm-adjusted over all the groups compared."""
+    confidence_level = _check_level(confidence_level)
+    keys, groups = _split(frame, within)
+    rows = []
+    for key, group in groups:
+        pair = _groups(group, value, by)
+        if name not in pair or reference not in pair:
+            raise ValueError(f"the group {within} = {key!r} lacks {name!r} or {reference!r}")
+        row = _compare(
+            name, pair[name], reference, pair[reference], confidence_level, seed, effect_size=False
+        )
+        rows.append(dict(zip(keys, key if len(keys) > 1 else [key], strict=True)) | row)
+    return _with_holm(pd.DataFrame(rows).set_index(keys)).drop(columns=["u_statistic"])
+
+
+@dataclass(frozen=True)
+class LineFit:
+    """A least-squares line ``y = intercept + slope * x`` (other terms held at their means)."""
+
+    slope: float
+    slope_ci_low: float
+    slope_ci_high: float
+    intercept: float
+    r_squared: float
+    p_value: float
+    #: The fitted line on a grid of x with its confidence band: columns x, fit, ci_low, ci_high.
+    band: pd.DataFrame
+
+
+def fit_line(
+    x: Sequence[float],
+    y: Sequence[float],
+    controls: pd.DataFrame | None = None,
+    confidence_level: float = 0.95,
+) -> LineFit:
+    """Ordinary least squares of ``y`` on ``x`` (and ``controls``, if given), with the slope's
+    confidence interval and the band of the fitted mean (statsmodels)."""
+    import statsmodels.api as sm
+
+    confidence_level = _check_level(confidence_level)
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if x.ndim != 1 or x.shape != y.shape or len(x) < 3:
+        raise ValueError(f"x and y must be 1-D of one length, at least 3, got {x.shape} and {y.shape}")
+    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))) or np.ptp(x) == 0:
+        raise ValueError("x and y must be finite, and x must vary")
+    design = pd.DataFrame({"x": x})
+    if controls is not None:
+        if not isinstance(controls, pd.DataFrame) or len(controls) != len(x) or "x" in controls.columns:
+            raise ValueError("controls must be a DataFrame with one row per point and no column 'x'")
+        design = design.join(controls.reset_index(drop=True).astype(float))
+    model = sm.OLS(y, sm.add_constant(design)).fit()
+    alpha = 1 - confidence_level
+    low, high = model.conf_int(alpha).loc["x"]
+    grid = pd.DataFrame({"x": np.linspace(x.min(), x.max(), 50)})
+    for column in design.columns.drop("x"):
+        grid[column] = design[column].mean()
+    prediction = model.get_prediction(sm.add_constant(grid, has_constant="add")).summary_frame(alpha)
+    band = pd.DataFrame(
+        {
+            "x": grid["x"],
+            "fit": prediction["mean"].to_numpy(),
+            "ci_low": prediction["mean_ci_lower"].to_numpy(),
+            "ci_high": prediction["mean_ci_upper"].to_numpy(),
+        }
+    )
+    intercept = float(
+        model.params["const"] + sum(model.params[c] * design[c].mean() for c in design.columns[1:])
+    )
+    return LineFit(
+        slope=float(model.params["x"]),
+        slope_ci_low=float(low),
+        slope_ci_high=float(high),
+        intercept=intercept,
+        r_squared=float(model.rsquared),
+        p_value=float(model.pvalues["x"]),
+        band=band,
+    )

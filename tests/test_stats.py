@@ -7,12 +7,15 @@ from statsmodels.stats.multitest import multipletests
 from helpers.stats import (
     N_RESAMPLES,
     compare_to,
+    compare_within,
     curve_band,
     epochs_to_reach,
+    fit_line,
     gain_difference,
     mean_interval,
     spread_ratio,
     summarize,
+    summarize_within,
     verdict,
 )
 
@@ -251,3 +254,90 @@ def test_gain_difference_of_identical_frames_is_zero(scores):
         gain_difference(scores, scores, "fixed=1", "a")
     with pytest.raises(ValueError, match="confidence_level"):
         gain_difference(scores, scores, "b", "a", confidence_level=0)
+
+
+@pytest.fixture
+def grid(scores):
+    """Two sizes, each with the conditions a, b and c; the second size shifted up by 0.1."""
+    return pd.concat(
+        [scores.assign(size=10), scores.assign(size=20, test_accuracy=scores["test_accuracy"] + 0.1)]
+    )
+
+
+def test_summarize_within_equals_summarize_per_group(grid, scores):
+    table = summarize_within(grid, "size")
+    assert table.index.names == ["size", "condition"]
+    pd.testing.assert_frame_equal(table.loc[10], summarize(scores))
+    assert np.allclose(table.loc[20, "mean"], summarize(scores)["mean"] + 0.1)
+    two_keys = summarize_within(grid.assign(net="x"), ["net", "size"])
+    assert two_keys.index.names == ["net", "size", "condition"]
+
+
+def test_compare_within_adjusts_over_all_groups(grid, scores):
+    table = compare_within(grid, "size", "a", "b")
+    assert table.index.tolist() == [10, 20]
+    alone = compare_to(scores[scores["condition"].isin(["a", "b"])], "b", effect_size=False).loc["a"]
+    for column in ("mean_difference", "difference_ci_low", "difference_ci_high", "p_value"):
+        assert table.loc[10, column] == pytest.approx(alone[column])
+    assert np.allclose(table["p_holm"], multipletests(table["p_value"], method="holm")[1])
+
+
+def test_within_bad_input(grid):
+    with pytest.raises(ValueError, match="within must name columns"):
+        summarize_within(grid, "missing")
+    with pytest.raises(ValueError, match="lacks 'a' or 'z'"):
+        compare_within(grid, "size", "a", "z")
+    with pytest.raises(ValueError, match="no scores"):
+        compare_within(grid.iloc[:0], "size", "a", "b")
+    with pytest.raises(TypeError, match="DataFrame"):
+        summarize_within([1, 2], "size")
+
+
+def test_fit_line_matches_scipy_linregress():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=40)
+    y = 0.5 * x + rng.normal(scale=0.3, size=40)
+    fit = fit_line(x, y)
+    reference = stats.linregress(x, y)
+    assert fit.slope == pytest.approx(reference.slope)
+    assert fit.p_value == pytest.approx(reference.pvalue)
+    assert fit.r_squared == pytest.approx(reference.rvalue**2)
+    half = stats.t.ppf(0.975, 38) * reference.stderr
+    assert (fit.slope_ci_low, fit.slope_ci_high) == pytest.approx(
+        (reference.slope - half, reference.slope + half)
+    )
+    band = fit.band
+    assert np.allclose(band["fit"], reference.intercept + reference.slope * band["x"])
+    assert (band["ci_low"] < band["fit"]).all() and (band["fit"] < band["ci_high"]).all()
+    assert fit_line(x, y, confidence_level=0.99).slope_ci_low < fit.slope_ci_low
+
+
+def test_fit_line_with_a_control_recovers_the_partial_slope():
+    rng = np.random.default_rng(1)
+    control = rng.normal(size=200)
+    x = control + rng.normal(scale=0.5, size=200)  # x is confounded with the control
+    y = 2.0 * control + rng.normal(scale=0.1, size=200)  # y depends on the control only
+    assert fit_line(x, y).slope > 1  # the plain fit is fooled
+    adjusted = fit_line(x, y, controls=pd.DataFrame({"control": control}))
+    design = np.column_stack([np.ones(200), x, control])
+    coefficients = np.linalg.lstsq(design, y, rcond=None)[0]
+    assert adjusted.slope == pytest.approx(coefficients[1])
+    assert abs(adjusted.slope) < 0.1 and adjusted.slope_ci_high - adjusted.slope_ci_low < 0.1
+    # The line is drawn with the control at its mean.
+    assert adjusted.intercept == pytest.approx(coefficients[0] + coefficients[2] * control.mean())
+
+
+@pytest.mark.parametrize(
+    ("x", "y", "kwargs", "message"),
+    [
+        ([1, 2], [1, 2], {}, "at least 3"),
+        ([1, 2, 3], [1, 2], {}, "one length"),
+        ([1, 1, 1], [1, 2, 3], {}, "x must vary"),
+        ([1, 2, np.nan], [1, 2, 3], {}, "finite"),
+        ([1, 2, 3], [1, 2, 3], {"controls": pd.DataFrame({"c": [1, 2]})}, "one row per point"),
+        ([1, 2, 3], [1, 2, 3], {"controls": pd.DataFrame({"x": [1, 2, 3]})}, "no column 'x'"),
+    ],
+)
+def test_fit_line_bad_input(x, y, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        fit_line(x, y, **kwargs)
