@@ -207,3 +207,140 @@ def plot_curve_bands(
         ax.set(xlabel="epoch", ylabel=ylabel)
         ax.legend(title=by, loc="lower right")
     return fig
+
+
+#: Yosinski et al.'s colours in spirit: blues for layers from B itself, warm for layers from A.
+_VARIANT_STYLE = {
+    "baseB": {"color": "white", "marker": "o"},
+    "BnB": {"color": PALETTE[0], "marker": "o"},
+    "BnB+": {"color": PALETTE[9], "marker": "D"},
+    "AnB": {"color": PALETTE[3], "marker": "o"},
+    "AnB+": {"color": PALETTE[6], "marker": "D"},
+}
+
+
+def _error_bars(summary: pd.DataFrame) -> list:
+    """Matplotlib's yerr for means with their intervals: the distances down and up."""
+    return [summary["mean"] - summary["ci_low"], summary["ci_high"] - summary["mean"]]
+
+
+def plot_layer_sweeps(panels: Mapping[str, tuple[pd.DataFrame, pd.DataFrame]]) -> Figure:
+    """Accuracy against the number n of copied layers, one panel per network, in the style of
+    Yosinski et al. (2014): every network as a faint point, each variant's mean with its interval.
+
+    ``panels`` maps a title to (scores with variant, n_copied, test_accuracy; summary indexed by
+    (n_copied, variant) with mean, ci_low, ci_high).
+    """
+    if not panels:
+        raise ValueError("panels must map at least one title to (scores, summary)")
+    offsets = {"baseB": 0.0, "BnB": -0.24, "BnB+": -0.08, "AnB": 0.08, "AnB+": 0.24}
+    with book_style():
+        fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 4.4), layout="constrained",
+                                 sharey=True, squeeze=False)  # fmt: skip
+        rng = np.random.default_rng(0)  # jitter only
+        for ax, (title, (scores, summary)) in zip(axes[0], panels.items(), strict=True):
+            if not {"variant", "n_copied", "test_accuracy"} <= set(scores.columns):
+                raise ValueError("scores need the columns variant, n_copied and test_accuracy")
+            base = summary.xs("baseB", level="variant")
+            for variant, style in _VARIANT_STYLE.items():
+                points = scores[scores["variant"] == variant]
+                x = points["n_copied"] + offsets[variant] + rng.uniform(-0.05, 0.05, len(points))
+                ax.scatter(x, points["test_accuracy"], s=5, alpha=0.25, color=style["color"],
+                           edgecolor="0.3" if variant == "baseB" else "none", linewidth=0.3)  # fmt: skip
+                if variant == "baseB":
+                    continue
+                means = pd.concat([base, summary.xs(variant, level="variant")]).sort_index()
+                x = means.index + np.where(means.index > 0, offsets[variant], 0)
+                ax.errorbar(
+                    x, means["mean"], yerr=_error_bars(means), color=style["color"], marker=style["marker"],
+                    markersize=6, capsize=3, markeredgecolor="black", markeredgewidth=0.5, label=variant,
+                )  # fmt: skip
+            ax.errorbar(
+                [0], base["mean"], yerr=_error_bars(base), color="black", marker="o", markerfacecolor="white",
+                markersize=8, capsize=3, linestyle="none", label="baseB", zorder=5,
+            )  # fmt: skip
+            # Zoom on the means: stalled networks far below would squash them into a line.
+            low = summary["ci_low"].min() - 0.04
+            hidden = int((scores["test_accuracy"] < low).sum())
+            ax.set_ylim(low, max(summary["ci_high"].max(), scores["test_accuracy"].quantile(0.99)) + 0.01)
+            ax.text(0.98, 0.02, f"{hidden} of {len(scores)} networks below {low:.2f}, off the plot",
+                    transform=ax.transAxes, ha="right", va="bottom", fontsize=8, color="0.35")  # fmt: skip
+            ax.set_xticks(sorted(scores["n_copied"].unique()))
+            ax.set(title=title, xlabel="n: hidden layers copied from the source")
+        axes[0, 0].set_ylabel("test accuracy on B (fraction correct)")
+        axes[0, -1].legend(loc="lower left", bbox_to_anchor=(0, 0.06), ncols=3)
+    return fig
+
+
+def plot_size_sweep(summary: pd.DataFrame, gains: Mapping[str, pd.DataFrame]) -> Figure:
+    """Left: mean accuracy per condition against training-set size, with its band; right: each
+    transfer condition's gain over standalone with its band, and the zero line.
+
+    ``summary`` is indexed by (n_train, condition) with mean, ci_low, ci_high; each frame of
+    ``gains`` is indexed by n_train with mean_difference, difference_ci_low, difference_ci_high.
+    """
+    with book_style():
+        fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.2), layout="constrained")
+        conditions = list(dict.fromkeys(summary.index.get_level_values("condition")))
+        colours = dict(zip(conditions, PALETTE, strict=False))
+        for condition in conditions:
+            rows = summary.xs(condition, level="condition")
+            left.plot(rows.index, rows["mean"], marker="o", color=colours[condition], label=condition)
+            left.fill_between(
+                rows.index, rows["ci_low"], rows["ci_high"], color=colours[condition], alpha=0.2, lw=0
+            )
+        for condition, gain in gains.items():
+            colour = colours.get(condition, PALETTE[len(colours) % len(PALETTE)])
+            right.plot(
+                gain.index,
+                gain["mean_difference"],
+                marker="o",
+                color=colour,
+                label=f"{condition} minus standalone",
+            )
+            right.fill_between(gain.index, gain["difference_ci_low"], gain["difference_ci_high"],
+                               color=colour, alpha=0.2, lw=0)  # fmt: skip
+        right.axhline(0, color="black", lw=0.8)
+        for ax in (left, right):
+            ax.set_xscale("log")
+            ax.set_xticks(sorted(summary.index.get_level_values("n_train").unique()))
+            ax.xaxis.set_major_formatter(mpl.ticker.ScalarFormatter())
+            ax.xaxis.set_minor_locator(mpl.ticker.NullLocator())
+            ax.set_xlabel("training examples of the target (log scale)")
+            ax.legend(loc="lower right" if ax is left else "best")
+        left.set_ylabel("mean test accuracy (fraction correct)")
+        right.set_ylabel("gain in mean test accuracy")
+    return fig
+
+
+def plot_relationships(
+    points: pd.DataFrame,
+    y: str,
+    panels: Mapping[str, object],
+    flagged: str | None = None,
+    ylabel: str = "gain over standalone",
+) -> Figure:
+    """``y`` against each measure of ``panels`` (column -> its stats.LineFit), one panel each:
+    every point, the fitted line with its band, and the rows where ``flagged`` is true in red."""
+    needed = {y, *panels} | ({flagged} if flagged else set())
+    if not isinstance(points, pd.DataFrame) or not needed <= set(points.columns) or points.empty:
+        raise ValueError(f"points must be a non-empty DataFrame with columns {sorted(needed)}")
+    with book_style():
+        fig, axes = plt.subplots(1, len(panels), figsize=(4.8 * len(panels), 4.2), layout="constrained",
+                                 sharey=True, squeeze=False)  # fmt: skip
+        for ax, (column, fit) in zip(axes[0], panels.items(), strict=True):
+            marked = points[flagged].astype(bool) if flagged else pd.Series(False, index=points.index)
+            ax.scatter(points.loc[~marked, column], points.loc[~marked, y], s=14, color=PALETTE[0], alpha=0.7)
+            if marked.any():
+                ax.scatter(points.loc[marked, column], points.loc[marked, y], s=30, color=PALETTE[3],
+                           edgecolor="black", linewidth=0.5, label=flagged.replace("_", " "),
+                           zorder=4)  # fmt: skip
+                ax.legend(loc="lower right")
+            ax.plot(fit.band["x"], fit.band["fit"], color="black", lw=1.2)
+            ax.fill_between(
+                fit.band["x"], fit.band["ci_low"], fit.band["ci_high"], color="0.5", alpha=0.25, lw=0
+            )
+            ax.axhline(0, color="black", lw=0.6, ls=":")
+            ax.set_xlabel(column.replace("_", " "))
+        axes[0, 0].set_ylabel(ylabel)
+    return fig

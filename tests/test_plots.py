@@ -7,10 +7,14 @@ from helpers.plots import (
     PALETTE,
     plot_curve_bands,
     plot_distributions,
+    plot_layer_sweeps,
     plot_learning_curves,
     plot_problems,
+    plot_relationships,
+    plot_size_sweep,
     plot_stacked_kernels,
 )
+from helpers.stats import compare_within, fit_line, summarize_within
 
 
 def history(n=4, offset=0.0):
@@ -160,3 +164,60 @@ def test_every_figure_of_a_notebook_is_displayed():
     NotebookClient(notebook, kernel_name="python3", timeout=120).execute()
     for cell in notebook.cells:
         assert any("image/png" in output.get("data", {}) for output in cell.outputs), cell.source
+
+
+def layer_scores(rng):
+    rows = [("baseB", 0)] + [(v, n) for v in ("AnB", "AnB+", "BnB", "BnB+") for n in (1, 2)]
+    return pd.DataFrame(
+        [
+            {"variant": v, "n_copied": n, "test_accuracy": 0.8 + rng.normal(0, 0.02)}
+            for v, n in rows
+            for _ in range(5)
+        ]
+        + [{"variant": "AnB", "n_copied": 2, "test_accuracy": 0.3}]  # a stalled network, off the plot
+    )
+
+
+def test_plot_layer_sweeps_draws_each_variant_and_counts_hidden_points():
+    scores = layer_scores(np.random.default_rng(0))
+    summary = summarize_within(scores, "n_copied", by="variant")
+    fig = plot_layer_sweeps({"a": (scores, summary), "b": (scores, summary)})
+    assert isinstance(fig, Figure) and len(fig.axes) == 2
+    labels = fig.axes[1].get_legend_handles_labels()[1]
+    assert sorted(labels) == sorted(["BnB", "BnB+", "AnB", "AnB+", "baseB"])
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert texts == [f"1 of {len(scores)} networks below {fig.axes[0].get_ylim()[0]:.2f}, off the plot"]
+    with pytest.raises(ValueError, match="at least one"):
+        plot_layer_sweeps({})
+    with pytest.raises(ValueError, match="n_copied"):
+        plot_layer_sweeps({"a": (scores.drop(columns="n_copied"), summary)})
+
+
+def test_plot_size_sweep_has_accuracy_and_gain_panels():
+    rng = np.random.default_rng(0)
+    scores = pd.DataFrame(
+        [{"n_train": n, "condition": c, "test_accuracy": rng.uniform(0.5, 0.9)}
+         for n in (10, 100) for c in ("standalone", "fixed=0") for _ in range(6)]
+    )  # fmt: skip
+    gains = {"fixed=0": compare_within(scores, "n_train", "fixed=0", "standalone")}
+    fig = plot_size_sweep(summarize_within(scores, "n_train"), gains)
+    left, right = fig.axes
+    assert [line.get_label() for line in left.get_lines()] == ["standalone", "fixed=0"]
+    assert right.get_lines()[0].get_label() == "fixed=0 minus standalone"
+    assert np.allclose(right.get_lines()[0].get_ydata(), gains["fixed=0"]["mean_difference"])
+    assert left.get_xscale() == "log"
+
+
+def test_plot_relationships_marks_flagged_points():
+    rng = np.random.default_rng(0)
+    points = pd.DataFrame({"d": rng.uniform(0, 10, 30), "gain": rng.normal(0, 0.01, 30)})
+    points["negative_transfer"] = points["gain"] < points["gain"].quantile(0.2)
+    fig = plot_relationships(
+        points, "gain", {"d": fit_line(points["d"], points["gain"])}, flagged="negative_transfer"
+    )
+    ax = fig.axes[0]
+    sizes = [len(collection.get_offsets()) for collection in ax.collections if collection.get_offsets().size]
+    assert int(points["negative_transfer"].sum()) in sizes and (~points["negative_transfer"]).sum() in sizes
+    assert ax.get_xlabel() == "d"
+    with pytest.raises(ValueError, match="columns"):
+        plot_relationships(points, "missing", {"d": None})
