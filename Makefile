@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CHAPTERS := $(sort $(wildcard book/*.ipynb))
 
-.PHONY: book test lint format unit nbval build site execute lab lock clean
+.PHONY: book test lint format unit nbval build site browser serve execute lab lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,7 @@ $(STAMP): requirements.lock pyproject.toml
 book: build
 	@echo "The book is built: open $(CURDIR)/_build/html/index.html in a browser."
 
-test: lint unit nbval build site
+test: lint unit nbval build site browser
 	@echo "All checks passed."
 
 lint: $(STAMP)
@@ -35,7 +35,7 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 unit: $(STAMP)
-	$(BIN)/pytest --cov=helpers --cov-report=term --cov-fail-under=90 --ignore=tests/site tests
+	$(BIN)/pytest --cov=helpers --cov-report=term --cov-fail-under=90 --ignore=tests/site --ignore=tests/browser tests
 
 nbval: $(STAMP)
 	$(BIN)/pytest --nbval --nbval-current-env -p no:cacheprovider $(CHAPTERS)
@@ -45,6 +45,18 @@ build: $(STAMP)
 
 site: build
 	$(BIN)/pytest -p no:cacheprovider tests/site
+
+# Every page of the built site in headless Chromium (Debian's chromium package); screenshots
+# of each page go to _build/screenshots.
+browser: build
+	scripts/ensure_chromium.sh
+	$(BIN)/pytest -p no:cacheprovider tests/browser
+
+# Serve the built site for reading at http://127.0.0.1:$(PORT)/ (Ctrl-C stops it).
+PORT ?= 8000
+serve: build
+	@echo "Serving the book at http://127.0.0.1:$(PORT)/book/intro.html"
+	$(BIN)/python -m http.server $(PORT) --bind 127.0.0.1 --directory _build/html
 
 # Re-execute chapters (all, or CHAPTERS="book/x.md ...") and store their outputs.
 execute: $(STAMP)
