@@ -56,17 +56,23 @@ def run_layer_sweep(
     repeats: int = 30,
     num_epochs: int = 100,
     seed: int = 0,
+    sources_from: Sequence[str] = ("A", "B"),
 ) -> pd.DataFrame:
     """Yosinski et al.'s experiment: target networks on B whose first n hidden layers come from a
     network trained on A (AnB) or on B itself (BnB), frozen or fine-tuned (AnB+, BnB+).
 
     Every repeat has its own source networks. n = 0 is the network trained on B from scratch,
     'baseB'. One row per target network: variant, n_copied (= n), replica, scores.
+    ``sources_from`` runs only the variants from "A" (with baseB) or from "B": the two cells.
     """
     repeats = check_positive_int("repeats", repeats)
+    if isinstance(sources_from, str) or not sources_from or not set(sources_from) <= {"A", "B"}:
+        raise ValueError(f"sources_from must list 'A', 'B' or both, got {sources_from!r}")
     conditions = layer_conditions(len(hidden_sizes))
     frames = []
     for key, (letter, source) in enumerate((("A", problem_a), ("B", problem_b))):
+        if letter not in sources_from:
+            continue
         sources = train_sources(
             source, repeats, hidden_sizes=hidden_sizes, num_epochs=num_epochs, seed=cell_seed(seed, key, 0)
         )

@@ -119,3 +119,14 @@ def test_similarity_sweep(problems):
         run_similarity_sweep(source, [], repeats=2)
     with pytest.raises(ValueError, match="distinct"):
         run_similarity_sweep(source, [targets[0], targets[0]], repeats=2)
+
+
+def test_layer_sweep_cells_do_not_depend_on_each_other(problems):
+    both = run_layer_sweep(*problems, repeats=2, num_epochs=2, seed=5)
+    a = run_layer_sweep(*problems, repeats=2, num_epochs=2, seed=5, sources_from=["A"])
+    b = run_layer_sweep(*problems, repeats=2, num_epochs=2, seed=5, sources_from=["B"])
+    pd.testing.assert_frame_equal(pd.concat([a, b], ignore_index=True), both)
+    assert set(a["variant"]) == {"baseB", "AnB", "AnB+"} and set(b["variant"]) == {"BnB", "BnB+"}
+    for bad in ("A", [], ["C"]):
+        with pytest.raises(ValueError, match="sources_from"):
+            run_layer_sweep(*problems, repeats=2, sources_from=bad)
