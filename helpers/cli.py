@@ -421,6 +421,9 @@ def save(outcome: Outcome, output: Path, parameters: dict) -> list[Path]:
     }
     for name, write in files.items():
         write_atomically(output / name, write)
+    import matplotlib.pyplot as plt
+
+    plt.close(outcome.figure)  # saved: free it, as a long session runs many experiments
     return [output / name for name in files]
 
 

@@ -22,3 +22,12 @@ def problem2():
 @pytest.fixture(scope="session")
 def small_problem():
     return make_problem(3, n_samples=60, n_train=40)
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    """Close the figures a test made: pyplot keeps every open figure alive."""
+    yield
+    import matplotlib.pyplot as plt  # after matplotlib.use above
+
+    plt.close("all")
